@@ -1,0 +1,8 @@
+"""lossbook: PyTorch's loss functions, readable and proven equal to torch.
+
+- :mod:`lossbook.functional`: every loss, torch's names and parameters.
+- :mod:`lossbook.pipeline`: the cross-entropy pipeline, every intermediate by name.
+- :mod:`lossbook.grading`: checks for the course's exercises that name the mistake.
+"""
+
+__version__ = "0.1.0"

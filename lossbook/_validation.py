@@ -1,0 +1,214 @@
+"""Input checks shared by every loss, with messages that name the mistake and the fix.
+
+Each check raises (or warns) with three things a learner needs: what was
+received, what the loss expects, and what to change. The messages are at least
+as specific as torch's own and clearer where torch's are cryptic
+("Found dtype Long but expected Float").
+
+Errors are :class:`LossInputError` (a ``ValueError`` and a ``RuntimeError``, so
+code written against either of torch's exception types still catches it);
+a class index out of range is also an ``IndexError``, as in torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+class LossInputError(ValueError, RuntimeError):
+    """A loss was called with input it cannot use; the message says how to fix it."""
+
+
+class ClassIndexError(LossInputError, IndexError):
+    """A class-index target lies outside ``[0, C)``."""
+
+
+def shape_of(tensor: torch.Tensor) -> str:
+    """``(4, 3)`` rather than ``torch.Size([4, 3])``: shorter, and what learners write."""
+    dims = tuple(tensor.shape)
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    """Raise unless ``reduction`` is one of ``allowed``, listing the valid ones."""
+    if reduction not in allowed:
+        valid = ", ".join(repr(r) for r in allowed)
+        raise LossInputError(
+            f"reduction={reduction!r} is not a valid reduction; use one of {valid}."
+        )
+
+
+def check_floating(tensor: torch.Tensor, name: str, loss: str) -> None:
+    """Raise unless ``tensor`` has a floating dtype (losses are computed in float)."""
+    if not tensor.is_floating_point():
+        raise LossInputError(
+            f"{loss}: {name} has dtype {tensor.dtype}, but it must be floating point "
+            f"(torch.float32 or torch.float64). Convert it with {name}.float()."
+        )
+
+
+def check_binary_target(input: torch.Tensor, target: torch.Tensor, loss: str) -> None:
+    """BCE-style losses take float targets in [0, 1] with the input's dtype.
+
+    The common mistake is an integer (long) label tensor, natural for
+    classification but not what these losses take.
+    """
+    if not target.is_floating_point():
+        raise LossInputError(
+            f"{loss}: target has dtype {target.dtype}, but binary losses take float "
+            f"targets (0.0 / 1.0, or soft labels in [0, 1]) with the same dtype as input "
+            f"({input.dtype}). Convert them with target.to(input.dtype), e.g. target.float(). "
+            f"(Integer class indices are what cross_entropy and nll_loss take.)"
+        )
+
+
+def check_same_shape(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    loss: str,
+    *,
+    strict: bool,
+) -> None:
+    """Element-wise losses compare ``input[i]`` with ``target[i]``: shapes must match.
+
+    ``strict=True`` raises (torch raises for BCE and BCE-with-logits);
+    ``strict=False`` warns and lets the shapes broadcast (torch does that for
+    l1/mse/huber/smooth-L1). The warning names the usual cause: a model output
+    of shape ``(N, 1)`` against a target of shape ``(N,)``, which broadcasts to
+    ``(N, N)`` and compares every prediction with every target.
+    """
+    if input.shape == target.shape:
+        return
+    hint = _shape_hint(input, target)
+    if strict:
+        raise LossInputError(
+            f"{loss}: input has shape {shape_of(input)} but target has shape "
+            f"{shape_of(target)}; they must be the same. {hint}"
+        )
+    try:
+        broadcast = shape_of(torch.empty(torch.broadcast_shapes(input.shape, target.shape)))
+    except RuntimeError:
+        raise LossInputError(
+            f"{loss}: input has shape {shape_of(input)} and target has shape "
+            f"{shape_of(target)}; they must be the same (or broadcastable). {hint}"
+        ) from None
+    warnings.warn(
+        f"{loss}: input has shape {shape_of(input)} but target has shape {shape_of(target)}; "
+        f"they broadcast to {broadcast}, which compares every prediction with every target "
+        f"and is almost always a bug. {hint}",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _shape_hint(input: torch.Tensor, target: torch.Tensor) -> str:
+    if input.dim() == target.dim() + 1 and input.shape[-1] == 1 and input.shape[:-1] == target.shape:
+        return "The model returns one column per sample: use input.squeeze(-1) (or target.unsqueeze(-1))."
+    if target.dim() == input.dim() + 1 and target.shape[-1] == 1 and target.shape[:-1] == input.shape:
+        return "The target has an extra trailing dimension of 1: use target.squeeze(-1)."
+    return "Reshape one of them so that input[i] lines up with target[i]."
+
+
+def check_class_index_target(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    loss: str,
+    *,
+    ignore_index: int,
+    class_dim: int,
+    accepts_probabilities: bool,
+) -> None:
+    """Check a class-index target against an input whose ``class_dim`` has C classes.
+
+    Class indices have an integer dtype, one dimension fewer than the input
+    (``(N,)`` for an ``(N, C)`` input, ``()`` for an unbatched ``(C,)`` input),
+    and values in ``[0, C)`` or equal to ``ignore_index``.
+    """
+    num_classes = input.shape[class_dim]
+    if target.is_floating_point():
+        if target.shape == input.shape:
+            if accepts_probabilities:
+                return  # class probabilities: checked by the caller
+            raise LossInputError(
+                f"{loss}: target is a float tensor of shape {shape_of(target)}, like one-hot "
+                f"labels or class probabilities, but {loss} takes class indices: an integer "
+                f"(torch.long) tensor of shape {shape_of(target.select(class_dim, 0))} with "
+                f"values in [0, {num_classes}). Use target.argmax(dim={class_dim}) for one-hot "
+                f"labels, or cross_entropy, which accepts both forms."
+            )
+        forms = (
+            f"class indices (an integer tensor of shape {shape_of(input.select(class_dim, 0))} "
+            f"with values in [0, {num_classes}); convert with target.long()) or class "
+            f"probabilities (a float tensor of shape {shape_of(input)}, e.g. one-hot labels)"
+        )
+        raise LossInputError(
+            f"{loss}: target is a float tensor of shape {shape_of(target)}. For an input of "
+            f"shape {shape_of(input)} the target must be "
+            + (f"either {forms}." if accepts_probabilities else
+               f"class indices: an integer (torch.long) tensor of shape "
+               f"{shape_of(input.select(class_dim, 0))} with values in [0, {num_classes}); "
+               f"convert with target.long().")
+        )
+    if target.dtype == torch.bool or target.is_complex():
+        raise LossInputError(
+            f"{loss}: target has dtype {target.dtype}; class indices must be an integer "
+            f"tensor. Convert it with target.long()."
+        )
+    expected_shape = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    if target.shape != expected_shape:
+        hint = ""
+        if target.dim() == len(expected_shape) + 1 and target.shape[-1] == 1:
+            hint = " The target has an extra dimension of size 1: use target.squeeze(-1)."
+        elif target.shape == input.shape:
+            hint = (" It has the input's shape, like one-hot labels: use "
+                    f"target.argmax(dim={class_dim}) to get class indices.")
+        raise LossInputError(
+            f"{loss}: input of shape {shape_of(input)} (C={num_classes} classes along "
+            f"dim {class_dim}) needs a class-index target of shape "
+            f"{shape_of(torch.empty(expected_shape))}, but target has shape "
+            f"{shape_of(target)}.{hint}"
+        )
+    if target.numel() == 0:
+        return
+    valid = target != ignore_index
+    if not bool(valid.any()):
+        return
+    used = target[valid]
+    low, high = int(used.min()), int(used.max())
+    if low < 0 or high >= num_classes:
+        bad = low if low < 0 else high
+        raise ClassIndexError(
+            f"{loss}: target contains class index {bad}, but input has C={num_classes} "
+            f"classes, so indices must lie in [0, {num_classes - 1}]"
+            f" (or equal ignore_index={ignore_index}). Check that the model's last layer has "
+            f"one output per class and that labels start at 0 (subtract 1 if they start at 1)."
+        )
+
+
+def check_probabilities(input: torch.Tensor, loss: str) -> None:
+    """``binary_cross_entropy`` takes probabilities; values outside [0, 1] are logits."""
+    if input.numel() == 0:
+        return
+    low, high = float(input.min()), float(input.max())
+    if not (0.0 <= low and high <= 1.0):
+        raise LossInputError(
+            f"{loss}: input must hold probabilities in [0, 1], but its values range over "
+            f"[{low:.4g}, {high:.4g}]. These look like logits (raw model outputs): use "
+            f"binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss), which applies the "
+            f"sigmoid itself and is numerically stable, instead of adding a sigmoid."
+        )
+
+
+def check_weight(weight: torch.Tensor | None, size: int, loss: str, what: str = "class") -> None:
+    """A per-class weight vector has one entry per class."""
+    if weight is None:
+        return
+    if weight.dim() != 1 or weight.numel() != size:
+        raise LossInputError(
+            f"{loss}: weight has shape {shape_of(weight)}, but it must be a 1-D tensor with "
+            f"one entry per {what} ({size})."
+        )
