@@ -6,34 +6,51 @@ VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 
-# nbgrader runs `alembic` (and jupyter runs its helpers) from PATH: the venv's
-# bin/ must come first in every target.
+# nbgrader runs `alembic` (and jupyter its helpers) from PATH: the venv's bin/
+# must come first in every target.
 export PATH := $(BIN):$(PATH)
-# Keep matplotlib and Jupyter from writing into $HOME on a shared machine.
 export MPLBACKEND ?= Agg
 
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
+ASSIGNMENTS = $(notdir $(wildcard solutions/*))
+JOBS       ?= 2
 
-.PHONY: setup lab test release bench clean
+.PHONY: setup system-deps lab test release grade bench clean
 
 setup: $(STAMP)
 
 # Created or refreshed whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "lossbook needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "lossbook needs Python 3.11: run  make PYTHON=/path/to/python3.11 ...")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
 	touch $(STAMP)
 
+# Chromium (the browser test) and bubblewrap (the grading sandbox) come from
+# Debian's packages; installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
+	  || { echo "could not install$$missing: install them with your package manager"; exit 1; }; \
+	fi
+
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
 
-test: setup
-	$(BIN)/python -m pytest -q
+test: setup system-deps
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
 
+# notebooks/ is exactly what nbgrader makes from solutions/.
 release: setup
-	@echo "regenerating notebooks/ from solutions/ with nbgrader"
+	@for a in $(ASSIGNMENTS); do \
+	  $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; \
+	done
 
 bench: setup
 	$(BIN)/python bench/bench_losses.py

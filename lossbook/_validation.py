@@ -118,7 +118,7 @@ def check_class_index_target(
     target: torch.Tensor,
     loss: str,
     *,
-    ignore_index: int,
+    ignore_index: int | None,
     class_dim: int,
     accepts_probabilities: bool,
 ) -> None:
@@ -126,7 +126,8 @@ def check_class_index_target(
 
     Class indices have an integer dtype, one dimension fewer than the input
     (``(N,)`` for an ``(N, C)`` input, ``()`` for an unbatched ``(C,)`` input),
-    and values in ``[0, C)`` or equal to ``ignore_index``.
+    and values in ``[0, C)`` or equal to ``ignore_index`` (``None`` for losses
+    that ignore no target, such as ``multi_margin_loss``).
     """
     num_classes = input.shape[class_dim]
     if target.is_floating_point():
@@ -174,18 +175,18 @@ def check_class_index_target(
         )
     if target.numel() == 0:
         return
-    valid = target != ignore_index
-    if not bool(valid.any()):
+    used = target if ignore_index is None else target[target != ignore_index]
+    if used.numel() == 0:
         return
-    used = target[valid]
     low, high = int(used.min()), int(used.max())
     if low < 0 or high >= num_classes:
         bad = low if low < 0 else high
         raise ClassIndexError(
             f"{loss}: target contains class index {bad}, but input has C={num_classes} "
             f"classes, so indices must lie in [0, {num_classes - 1}]"
-            f" (or equal ignore_index={ignore_index}). Check that the model's last layer has "
-            f"one output per class and that labels start at 0 (subtract 1 if they start at 1)."
+            + ("" if ignore_index is None else f" (or equal ignore_index={ignore_index})")
+            + ". Check that the model's last layer has "
+            "one output per class and that labels start at 0 (subtract 1 if they start at 1)."
         )
 
 
@@ -212,3 +213,83 @@ def check_weight(weight: torch.Tensor | None, size: int, loss: str, what: str = 
             f"{loss}: weight has shape {shape_of(weight)}, but it must be a 1-D tensor with "
             f"one entry per {what} ({size})."
         )
+
+
+def check_class_dim(input: torch.Tensor, loss: str, *, max_dim: int | None = None) -> None:
+    """Classification losses need a class dimension: ``(C,)``, ``(N, C)`` (or more dims if allowed)."""
+    if input.dim() == 0 or (max_dim is not None and input.dim() > max_dim):
+        allowed = "(C,) or (N, C)" if max_dim == 2 else "(C,), (N, C) or (N, C, d1, ..., dK)"
+        raise LossInputError(
+            f"{loss}: input has shape {shape_of(input)}, but it must have shape {allowed}: "
+            f"one score per class, for one sample or for a batch of N samples."
+            + (" Flatten the extra dimensions into the batch first." if input.dim() else "")
+        )
+
+
+def check_label_smoothing(label_smoothing: float, loss: str) -> None:
+    """Label smoothing moves a fraction ε of the target's mass to the uniform distribution: 0 ≤ ε ≤ 1."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise LossInputError(
+            f"{loss}: label_smoothing={label_smoothing!r}, but it must lie in [0, 1]: it is the "
+            f"fraction ε of the target's mass spread evenly over the C classes (0 turns it off; "
+            f"0.1 is a common choice)."
+        )
+
+
+def check_multilabel_target(input: torch.Tensor, target: torch.Tensor, loss: str) -> None:
+    """``multilabel_margin_loss`` takes class indices padded with -1, shaped like the input."""
+    if target.is_floating_point() or target.dtype == torch.bool:
+        raise LossInputError(
+            f"{loss}: target has dtype {target.dtype}, but {loss} takes the class indices of each "
+            f"sample's labels, padded with -1 (e.g. [3, 0, -1, -1]: classes 3 and 0), as a "
+            f"torch.long tensor. For multi-hot 0/1 targets use multilabel_soft_margin_loss or "
+            f"binary_cross_entropy_with_logits instead."
+        )
+    if target.shape != input.shape:
+        raise LossInputError(
+            f"{loss}: input has shape {shape_of(input)} but target has shape {shape_of(target)}; "
+            f"they must be the same: one slot per class holding class indices, padded with -1."
+        )
+    if target.numel() == 0:
+        return
+    num_classes = input.shape[-1]
+    low, high = int(target.min()), int(target.max())
+    if low < -1 or high >= num_classes:
+        bad = low if low < -1 else high
+        raise ClassIndexError(
+            f"{loss}: target contains {bad}, but with C={num_classes} classes each entry must be "
+            f"a class index in [0, {num_classes - 1}] or the padding value -1."
+        )
+
+
+def check_some_floating(input: torch.Tensor, target: torch.Tensor, loss: str) -> None:
+    """A regression loss compares real numbers: input or target must be floating point."""
+    if input.is_floating_point() or target.is_floating_point():
+        return
+    raise LossInputError(
+        f"{loss}: input and target have dtypes {input.dtype} and {target.dtype}, but at least "
+        f"one of them must be floating point (torch.float32 or torch.float64). Convert the "
+        f"predictions with input.float(). If these are class indices, {loss} treats them as "
+        f"ordered numbers: a classification loss such as cross_entropy is probably what you want."
+    )
+
+
+def check_elementwise_weight(weight: torch.Tensor | None, input: torch.Tensor, loss: str) -> None:
+    """A per-element weight (l1, mse, huber) has exactly the input's shape; torch does not broadcast it."""
+    if weight is None or weight.shape == input.shape:
+        return
+    raise LossInputError(
+        f"{loss}: weight has shape {shape_of(weight)} but input has shape {shape_of(input)}. "
+        f"Weights and input must have the same size: weight holds one weight per element of "
+        f"input (torch does not broadcast it). To weight whole samples, expand a per-sample "
+        f"weight w of shape (N,) first, e.g. w[:, None].expand_as(input) for an (N, D) input."
+    )
+
+
+def check_positive(value: float, name: str, loss: str, *, meaning: str, allow_zero: bool = False) -> None:
+    """A threshold hyperparameter (huber's δ, smooth L1's β) must be > 0 (or ≥ 0 where 0 has a meaning)."""
+    valid = value >= 0 if allow_zero else value > 0
+    if valid:
+        return
+    bound = "≥ 0" if allow_zero else "> 0"
+    raise LossInputError(f"{loss}: {name}={value!r}, but it must be {bound}: it is {meaning}.")

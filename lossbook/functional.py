@@ -51,7 +51,8 @@ from lossbook.regression import (
 )
 from lossbook.sequence import ctc_loss
 
-LOSSES = (
+__all__ = [
+    # The 22 losses, in torch's documentation order, then torchvision's focal loss.
     "l1_loss",
     "mse_loss",
     "huber_loss",
@@ -74,7 +75,12 @@ LOSSES = (
     "triplet_margin_with_distance_loss",
     "ctc_loss",
     "sigmoid_focal_loss",
-)
-"""The 22 losses, in torch's documentation order (plus torchvision's focal loss)."""
+    # The activations they are built on.
+    "log_softmax",
+    "softmax",
+    "log_sigmoid",
+    "sigmoid",
+]
 
-__all__ = [*LOSSES, "log_softmax", "softmax", "log_sigmoid", "sigmoid"]
+LOSSES = tuple(__all__[:22])
+"""The names of the 22 losses."""

@@ -60,7 +60,7 @@ def assert_same_loss(name: str, *args: Any, grad: bool = True, **kwargs: Any) ->
         seed = torch.linspace(0.5, 1.5, expected.numel(), dtype=expected.dtype).reshape(expected.shape)
         ours_grads = torch.autograd.grad(ours, ours_leaves, seed, allow_unused=True)
         ref_grads = torch.autograd.grad(expected, ref_leaves, seed, allow_unused=True)
-        for leaf, g_ours, g_ref in zip(ref_leaves, ours_grads, ref_grads):
+        for leaf, g_ours, g_ref in zip(ref_leaves, ours_grads, ref_grads, strict=True):
             g_ours = torch.zeros_like(leaf) if g_ours is None else g_ours
             g_ref = torch.zeros_like(leaf) if g_ref is None else g_ref
             torch.testing.assert_close(g_ours, g_ref, equal_nan=True, **tolerance)
@@ -78,7 +78,7 @@ def assert_gradcheck(name: str, *args: Any, **kwargs: Any) -> None:
 
     def fn(*float_inputs: torch.Tensor) -> torch.Tensor:
         full = list(args)
-        for i, value in zip(tensor_positions, float_inputs):
+        for i, value in zip(tensor_positions, float_inputs, strict=True):
             full[i] = value
         return getattr(lb_F, name)(*full, **kwargs)
 
