@@ -44,7 +44,8 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
 
 test: setup system-deps
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -q
+	export LOSSBOOK_STATIC=1; \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q
 
 # notebooks/ is exactly what nbgrader makes from solutions/.
 release: setup

@@ -66,6 +66,12 @@ def log_sigmoid(logits: torch.Tensor) -> torch.Tensor:
     ``e^{−|z|}`` is tiny. ``log(1 − σ(z)) = log σ(−z)`` gives the other half of
     binary cross-entropy.
 
+    torch's ``logsigmoid`` kernel evaluates this identity in one fused pass
+    (to within rounding) and differentiates it by hand. Written out as four
+    tensor operations it makes BCE-with-logits two to three times slower, and
+    autograd through ``min(z, 0)`` and ``|z|`` gives the derivative 1 instead of
+    ``σ(−0) = 0.5`` at ``z = 0``.
+
     Example:
         >>> log_sigmoid(torch.tensor([0.0, -20.0, 3.0]))
         tensor([ -0.6931, -20.0000,  -0.0486])
@@ -74,7 +80,7 @@ def log_sigmoid(logits: torch.Tensor) -> torch.Tensor:
 
     Reference: ``torch.nn.functional.logsigmoid``.
     """
-    return torch.clamp(logits, max=0) - torch.log1p(torch.exp(-logits.abs()))
+    return torch.nn.functional.logsigmoid(logits)
 
 
 def sigmoid(logits: torch.Tensor) -> torch.Tensor:

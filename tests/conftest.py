@@ -19,5 +19,10 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Widgets draw one static figure and register no callbacks: notebook kernels
+# started by nbval inherit this, as nbgrader's set NBGRADER_EXECUTION.
+os.environ.setdefault("LOSSBOOK_STATIC", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
 # Two cores: one intra-op thread per test process keeps xdist workers from fighting.
 torch.set_num_threads(1)

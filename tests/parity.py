@@ -19,19 +19,28 @@ TOLERANCES = {
 }
 
 
+# torch refuses requires_grad on these ("not differentiable with respect to argument
+# 'weight'"): both sides get them as constants and are compared through the loss value.
+CONSTANT_KWARGS = frozenset({"weight", "pos_weight"})
+
+
 def _leaves(args: tuple, kwargs: dict) -> tuple[tuple, dict, list[torch.Tensor]]:
     """Fresh copies of the inputs; floating tensors require grad so both sides get gradients."""
     leaves: list[torch.Tensor] = []
 
-    def copy(value: Any) -> Any:
+    def copy(value: Any, differentiable: bool = True) -> Any:
         if isinstance(value, torch.Tensor):
             value = value.detach().clone()
-            if value.is_floating_point():
+            if differentiable and value.is_floating_point():
                 value.requires_grad_(True)
                 leaves.append(value)
         return value
 
-    return tuple(copy(a) for a in args), {k: copy(v) for k, v in kwargs.items()}, leaves
+    return (
+        tuple(copy(a) for a in args),
+        {k: copy(v, k not in CONSTANT_KWARGS) for k, v in kwargs.items()},
+        leaves,
+    )
 
 
 def torch_reference(name: str):
