@@ -36,4 +36,7 @@ def apply_reduction(
         return loss.sum()
     if total_weight is not None:
         return loss.sum() / total_weight
-    return loss.mean()
+    # Σ loss / N is loss.mean(), but sum's backward expands the scalar gradient as a
+    # view where mean's materialises N copies of grad / N: MSE at 1e6 elements goes
+    # from about 1.6x to about 1.2x torch's fused kernel (bench/bench_losses.py).
+    return loss.sum() / loss.numel()

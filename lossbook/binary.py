@@ -76,6 +76,7 @@ def binary_cross_entropy(
     input: torch.Tensor,
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Binary cross-entropy of predicted probabilities against targets in [0, 1].
@@ -149,6 +150,7 @@ def binary_cross_entropy_with_logits(
     input: torch.Tensor,
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
+    *,
     reduction: str = "mean",
     pos_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -226,6 +228,7 @@ def binary_cross_entropy_with_logits(
 def soft_margin_loss(
     input: torch.Tensor,
     target: torch.Tensor,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Logistic loss for ±1 labels: ``log(1 + exp(−y·x))`` per element.
@@ -277,6 +280,7 @@ def multilabel_soft_margin_loss(
     input: torch.Tensor,
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Multi-label classification: BCE-with-logits per label, averaged over the C labels.

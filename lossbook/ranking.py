@@ -92,6 +92,7 @@ def margin_ranking_loss(
     input2: torch.Tensor,
     target: torch.Tensor,
     margin: float = 0,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Ranking hinge: ``x1`` should beat ``x2`` by ``margin`` when ``y = 1``, lose when ``y = -1``.
@@ -139,6 +140,7 @@ def hinge_embedding_loss(
     input: torch.Tensor,
     target: torch.Tensor,
     margin: float = 1.0,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Hinge on a distance: similar pairs (``y = 1``) to 0, dissimilar ones past ``margin``.
@@ -185,6 +187,7 @@ def cosine_embedding_loss(
     input2: torch.Tensor,
     target: torch.Tensor,
     margin: float = 0,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Cosine loss for pairs: similar pairs (``y = 1``) toward cos 1, dissimilar below ``margin``.
@@ -256,6 +259,7 @@ def triplet_margin_loss(
     p: float = 2,
     eps: float = 1e-6,
     swap: bool = False,
+    *,
     reduction: str = "mean",
 ) -> torch.Tensor:
     """Triplet loss: the anchor should be closer to the positive than to the negative by ``margin``.

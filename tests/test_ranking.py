@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import pytest
@@ -477,26 +476,6 @@ def test_errors_name_the_problem():
         lb_F.triplet_margin_loss(x, x, x, p=-1)
     with pytest.raises(LossInputError, match="reduction='avg'"):
         lb_F.triplet_margin_with_distance_loss(x, x, x, reduction="avg")
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "margin_ranking_loss",
-        "hinge_embedding_loss",
-        "cosine_embedding_loss",
-        "triplet_margin_loss",
-        "triplet_margin_with_distance_loss",
-    ],
-)
-def test_signature_is_torchs_without_deprecated_arguments(name):
-    expected = [
-        (p.name, p.kind, p.default)
-        for p in inspect.signature(getattr(torch_F, name)).parameters.values()
-        if p.name not in ("size_average", "reduce")
-    ]
-    ours = inspect.signature(getattr(lb_F, name)).parameters.values()
-    assert [(p.name, p.kind, p.default) for p in ours] == expected
 
 
 def test_triplet_with_distance_parameters_are_keyword_only():
