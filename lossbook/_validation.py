@@ -286,10 +286,228 @@ def check_elementwise_weight(weight: torch.Tensor | None, input: torch.Tensor, l
     )
 
 
-def check_positive(value: float, name: str, loss: str, *, meaning: str, allow_zero: bool = False) -> None:
-    """A threshold hyperparameter (huber's δ, smooth L1's β) must be > 0 (or ≥ 0 where 0 has a meaning)."""
+def check_threshold(
+    value: float, name: str, loss: str, *, meaning: str, allow_zero: bool = False
+) -> None:
+    """A threshold (huber's δ, smooth L1's β) must be > 0, or ≥ 0 where 0 has a meaning."""
     valid = value >= 0 if allow_zero else value > 0
     if valid:
         return
     bound = "≥ 0" if allow_zero else "> 0"
     raise LossInputError(f"{loss}: {name}={value!r}, but it must be {bound}: it is {meaning}.")
+
+
+def check_same_dtype(input: torch.Tensor, target: torch.Tensor, loss: str) -> None:
+    """``binary_cross_entropy`` takes a target of the input's dtype, as in torch (no promotion)."""
+    if target.dtype != input.dtype:
+        raise LossInputError(
+            f"{loss}: input has dtype {input.dtype} but target has dtype {target.dtype}; they "
+            f"must be the same. Convert the target with target.to(input.dtype)."
+        )
+
+
+def check_probability_target(target: torch.Tensor, loss: str) -> None:
+    """``binary_cross_entropy`` takes targets in [0, 1]: hard 0/1 labels or soft labels."""
+    if target.numel() == 0:
+        return
+    low, high = (float(v) for v in torch.aminmax(target.detach()))
+    if not (0.0 <= low and high <= 1.0):
+        raise LossInputError(
+            f"{loss}: target must hold probabilities in [0, 1] (0/1 labels or soft labels), but "
+            f"its values range over [{low:.4g}, {high:.4g}]. Labels in {{-1, 1}} become {{0, 1}} "
+            f"with (target + 1) / 2; for class indices 0..C-1 use cross_entropy instead."
+        )
+
+
+def check_broadcasts_to_input(
+    input: torch.Tensor, other: torch.Tensor | None, name: str, loss: str
+) -> None:
+    """``other`` (a weight, or a target torch broadcasts) must broadcast to the input's shape.
+
+    Torch multiplies it into the per-element loss in place, so a shape that would
+    enlarge the loss raises there too; the common case is a ``(N, 1)`` tensor
+    against an ``(N,)`` input, which would broadcast to ``(N, N)``.
+    """
+    if other is None:
+        return
+    try:
+        fits = torch.broadcast_shapes(other.shape, input.shape) == input.shape
+    except RuntimeError:
+        fits = False
+    if fits:
+        return
+    if name == "target":
+        hint = _shape_hint(input, other)
+    elif input.dim() > 0:
+        hint = (
+            f"Use the input's shape, or one that broadcasts to it such as "
+            f"({input.shape[-1]},): one {name} per class along the last dimension."
+        )
+    else:
+        hint = "The input is a single number, so use a single number (shape ())."
+    raise LossInputError(
+        f"{loss}: {name} has shape {shape_of(other)}, which does not broadcast to the input's "
+        f"shape {shape_of(input)}. {hint}"
+    )
+
+
+def check_same_ndim(loss: str, **tensors: torch.Tensor) -> None:
+    """Losses that pair up rows of several tensors need them to have the same number of dims."""
+    dims = {name: tensor.dim() for name, tensor in tensors.items()}
+    if len(set(dims.values())) > 1:
+        listed = ", ".join(f"{name} {shape_of(t)}" for name, t in tensors.items())
+        raise LossInputError(
+            f"{loss}: the inputs must have the same number of dimensions, but got {listed}. "
+            f"Add or remove the batch dimension (unsqueeze(0) / squeeze(0)) so that they match."
+        )
+
+
+def check_shapes_broadcast(loss: str, **tensors: torch.Tensor) -> None:
+    """Raise, naming every shape, unless the named tensors (two or more) broadcast together."""
+    try:
+        torch.broadcast_shapes(*(tensor.shape for tensor in tensors.values()))
+    except RuntimeError:
+        listed = ", ".join(f"{name} {shape_of(t)}" for name, t in tensors.items())
+        raise LossInputError(
+            f"{loss}: the shapes {listed} do not broadcast against each other; give them the "
+            f"same shape (one entry per pair or triplet)."
+        ) from None
+
+
+def check_positive(value: float, name: str, loss: str) -> None:
+    """Raise unless a hyperparameter such as a triplet margin is > 0."""
+    if not value > 0:
+        raise LossInputError(f"{loss}: {name} must be greater than 0, got {value!r}.")
+
+
+def check_sign_target(target: torch.Tensor, loss: str, *, other_values: str) -> None:
+    """Pair losses label pairs with 1 (similar / first ranks higher) or -1 (dissimilar / second).
+
+    Other values are accepted, as in torch, with a warning: they usually come
+    from 0/1 labels, and ``other_values`` says what the loss then computes.
+    """
+    if target.dtype == torch.bool or target.is_complex():
+        raise LossInputError(
+            f"{loss}: target has dtype {target.dtype}, but it must hold the numbers 1 and -1. "
+            f"Convert 0/1 labels with 2 * target.float() - 1."
+        )
+    if target.numel() == 0:
+        return
+    others = target[(target != 1) & (target != -1)]
+    if others.numel():
+        warnings.warn(
+            f"{loss}: target contains {others[0].item()!r}, but targets must be 1 or -1; "
+            f"{other_values}. Convert 0/1 labels with 2 * target - 1.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def check_ctc_arguments(
+    log_probs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+) -> None:
+    """CTC's contract: ``log_probs`` (T, N, C) or (T, C); padded or concatenated targets.
+
+    ``input_lengths`` and ``target_lengths`` are tensors here (the caller turns
+    lists and tuples into tensors first).
+    """
+    loss = "ctc_loss"
+    check_floating(log_probs, "log_probs", loss)
+    if log_probs.dim() not in (2, 3):
+        raise LossInputError(
+            f"{loss}: log_probs has shape {shape_of(log_probs)}, but it must be (T, N, C) "
+            f"(time, batch, classes) or (T, C) for one unbatched sequence. A batch-first "
+            f"(N, T, C) tensor needs log_probs.transpose(0, 1)."
+        )
+    if log_probs.numel() == 0:
+        raise LossInputError(
+            f"{loss}: log_probs has shape {shape_of(log_probs)}; it must not be empty "
+            f"(torch rejects it too)."
+        )
+    time_steps, num_classes = log_probs.shape[0], log_probs.shape[-1]
+    batch_size = log_probs.shape[1] if log_probs.dim() == 3 else 1
+    if not 0 <= blank < num_classes:
+        raise LossInputError(
+            f"{loss}: blank={blank}, but log_probs has C={num_classes} classes, so blank must "
+            f"lie in [0, {num_classes - 1}]. Reserve one output of the model for the blank."
+        )
+    for name, lengths in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if lengths.is_floating_point() or lengths.dtype == torch.bool or lengths.is_complex():
+            raise LossInputError(
+                f"{loss}: {name} has dtype {lengths.dtype}, but lengths are whole numbers: "
+                f"pass a torch.long tensor or a tuple of ints."
+            )
+        if lengths.numel() != batch_size:
+            raise LossInputError(
+                f"{loss}: {name} has {lengths.numel()} entries, but the batch has N={batch_size} "
+                f"sequences (log_probs has shape {shape_of(log_probs)}); give one length per "
+                f"sequence."
+            )
+        if batch_size and int(lengths.min()) < 0:
+            raise LossInputError(
+                f"{loss}: {name} contains {int(lengths.min())}; lengths must be >= 0."
+            )
+    if batch_size and int(input_lengths.max()) > time_steps:
+        raise LossInputError(
+            f"{loss}: input_lengths contains {int(input_lengths.max())}, but log_probs has only "
+            f"T={time_steps} time steps; each input length must be at most T."
+        )
+    if targets.is_floating_point() or targets.dtype == torch.bool or targets.is_complex():
+        raise LossInputError(
+            f"{loss}: targets has dtype {targets.dtype}, but it must hold class indices: "
+            f"convert it with targets.long()."
+        )
+    total = int(target_lengths.sum())
+    if targets.dim() == 1:
+        if targets.numel() != total:
+            raise LossInputError(
+                f"{loss}: 1-D targets are the target sequences concatenated, so they must have "
+                f"sum(target_lengths) = {total} entries, but targets has {targets.numel()}. "
+                f"For padded targets pass a 2-D (N, S) tensor."
+            )
+        used = targets
+    elif targets.dim() == 2:
+        longest = int(target_lengths.max()) if batch_size else 0
+        if targets.shape[0] != batch_size or targets.shape[1] < longest:
+            raise LossInputError(
+                f"{loss}: padded targets must have shape (N, S) with N={batch_size} and S at least "
+                f"the longest target length ({longest}), but targets has shape "
+                f"{shape_of(targets)}."
+            )
+        positions = torch.arange(targets.shape[1], device=targets.device)
+        used = targets[positions < target_lengths.reshape(-1, 1).to(targets.device)]
+    else:
+        raise LossInputError(
+            f"{loss}: targets has shape {shape_of(targets)}, but it must be (N, S) (padded) or "
+            f"1-D (the target sequences concatenated)."
+        )
+    if used.numel() == 0:
+        return
+    low, high = int(used.min()), int(used.max())
+    if low < 0 or high >= num_classes:
+        bad = low if low < 0 else high
+        raise ClassIndexError(
+            f"{loss}: targets contain class index {bad}, but log_probs has C={num_classes} "
+            f"classes, so indices must lie in [0, {num_classes - 1}]."
+        )
+    if bool((used == blank).any()):
+        raise LossInputError(
+            f"{loss}: targets contain the blank index {blank}. The blank is not a label: "
+            f"number the real labels so that none equals blank (e.g. labels 1..C-1 with "
+            f"blank=0, by adding 1 to 0-based labels)."
+        )
+
+
+def check_broadcastable(input: torch.Tensor, target: torch.Tensor, loss: str) -> None:
+    """Raise unless ``input`` and ``target`` broadcast (losses that broadcast without a warning)."""
+    try:
+        torch.broadcast_shapes(input.shape, target.shape)
+    except RuntimeError:
+        raise LossInputError(
+            f"{loss}: input of shape {shape_of(input)} and target of shape {shape_of(target)} "
+            f"do not broadcast; give them the same shape. {_shape_hint(input, target)}"
+        ) from None

@@ -38,7 +38,9 @@ def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     max_logit = logits.amax(dim=dim, keepdim=True).detach()
     shifted = logits - max_logit
     log_sum_exp = shifted.exp().sum(dim=dim, keepdim=True).log()
-    return shifted - log_sum_exp
+    # shifted − log_sum_exp, written as an addition of the negated (N, 1) column:
+    # autograd then negates one column instead of the whole (N, C) gradient.
+    return shifted + (-log_sum_exp)
 
 
 def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
