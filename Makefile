@@ -55,6 +55,7 @@ release: setup
 
 bench: setup
 	$(BIN)/python bench/bench_losses.py
+	$(BIN)/python bench/bench_widgets.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

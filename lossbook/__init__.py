@@ -2,6 +2,7 @@
 
 - :mod:`lossbook.functional`: every loss, torch's names and parameters.
 - :mod:`lossbook.pipeline`: the cross-entropy pipeline, every intermediate by name.
+- :mod:`lossbook.plots` and :mod:`lossbook.widgets`: the course's figures and sliders.
 - :mod:`lossbook.grading`: checks for the course's exercises that name the mistake.
 - :func:`lossbook.diagnose`: inspects a loss call and names each likely mistake, with the fix.
 """

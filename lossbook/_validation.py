@@ -13,6 +13,7 @@ a class index out of range is also an ``IndexError``, as in torch.
 from __future__ import annotations
 
 import warnings
+from itertools import zip_longest
 
 import torch
 
@@ -31,6 +32,21 @@ def shape_of(tensor: torch.Tensor) -> str:
     """``(4, 3)`` rather than ``torch.Size([4, 3])``: shorter, and what learners write."""
     dims = tuple(tensor.shape)
     return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape ``shapes`` broadcast to, or None if they don't.
+
+    Plain Python on purpose: ``torch.broadcast_shapes`` imports sympy on its
+    first call (about a second), which every first loss call would pay.
+    """
+    result: list[int] = []
+    for sizes in zip_longest(*(reversed(tuple(s)) for s in shapes), fillvalue=1):
+        larger = {size for size in sizes if size != 1}
+        if len(larger) > 1:
+            return None
+        result.append(larger.pop() if larger else 1)
+    return tuple(reversed(result))
 
 
 def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
@@ -89,13 +105,13 @@ def check_same_shape(
             f"{loss}: input has shape {shape_of(input)} but target has shape "
             f"{shape_of(target)}; they must be the same. {hint}"
         )
-    try:
-        broadcast = shape_of(torch.empty(torch.broadcast_shapes(input.shape, target.shape)))
-    except RuntimeError:
+    shape = broadcast_shape(input.shape, target.shape)
+    if shape is None:
         raise LossInputError(
             f"{loss}: input has shape {shape_of(input)} and target has shape "
             f"{shape_of(target)}; they must be the same (or broadcastable). {hint}"
-        ) from None
+        )
+    broadcast = shape_of(torch.empty(shape, device="meta"))
     warnings.warn(
         f"{loss}: input has shape {shape_of(input)} but target has shape {shape_of(target)}; "
         f"they broadcast to {broadcast}, which compares every prediction with every target "
@@ -330,11 +346,7 @@ def check_broadcasts_to_input(
     """
     if other is None:
         return
-    try:
-        fits = torch.broadcast_shapes(other.shape, input.shape) == input.shape
-    except RuntimeError:
-        fits = False
-    if fits:
+    if broadcast_shape(other.shape, input.shape) == tuple(input.shape):
         return
     if name == "target":
         hint = _shape_hint(input, other)
@@ -364,14 +376,12 @@ def check_same_ndim(loss: str, **tensors: torch.Tensor) -> None:
 
 def check_shapes_broadcast(loss: str, **tensors: torch.Tensor) -> None:
     """Raise, naming every shape, unless the named tensors (two or more) broadcast together."""
-    try:
-        torch.broadcast_shapes(*(tensor.shape for tensor in tensors.values()))
-    except RuntimeError:
+    if broadcast_shape(*(tensor.shape for tensor in tensors.values())) is None:
         listed = ", ".join(f"{name} {shape_of(t)}" for name, t in tensors.items())
         raise LossInputError(
             f"{loss}: the shapes {listed} do not broadcast against each other; give them the "
             f"same shape (one entry per pair or triplet)."
-        ) from None
+        )
 
 
 def check_positive(value: float, name: str, loss: str) -> None:
@@ -504,10 +514,8 @@ def check_ctc_arguments(
 
 def check_broadcastable(input: torch.Tensor, target: torch.Tensor, loss: str) -> None:
     """Raise unless ``input`` and ``target`` broadcast (losses that broadcast without a warning)."""
-    try:
-        torch.broadcast_shapes(input.shape, target.shape)
-    except RuntimeError:
+    if broadcast_shape(input.shape, target.shape) is None:
         raise LossInputError(
             f"{loss}: input of shape {shape_of(input)} and target of shape {shape_of(target)} "
             f"do not broadcast; give them the same shape. {_shape_hint(input, target)}"
-        ) from None
+        )

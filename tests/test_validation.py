@@ -11,6 +11,8 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import torch
 import torch.nn.functional as torch_F
 
@@ -117,3 +119,14 @@ def test_unknown_reduction_lists_the_valid_ones(name, args):
     message = _our_message(name, *args, reduction="average")
     assert "reduction='average'" in message
     assert "'none', 'mean', 'sum'" in message
+
+
+@given(st.lists(st.lists(st.sampled_from([0, 1, 2, 3]), max_size=4), min_size=1, max_size=3))
+def test_broadcast_shape_agrees_with_torch(shapes):
+    from lossbook._validation import broadcast_shape
+
+    try:
+        expected = tuple(torch.broadcast_shapes(*shapes))
+    except RuntimeError:
+        expected = None
+    assert broadcast_shape(*shapes) == expected
