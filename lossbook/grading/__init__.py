@@ -56,6 +56,7 @@ from lossbook.grading.checks import (
     check_value,
     release_values,
 )
+from lossbook.grading.choices import check_loss_choice
 from lossbook.grading.mistakes import MISTAKES, REFERENCES, Mistake, mistakes_for
 
 # Last: every module above, and lossbook's losses, are now imported, so the
@@ -79,6 +80,7 @@ __all__ = [
     "binary_data",
     "check_close",
     "check_finite",
+    "check_loss_choice",
     "check_fixed",
     "check_grad",
     "check_no_torch_loss",
