@@ -684,7 +684,7 @@ def embedding_plot(
         anchors, positives, negative_points, margin=margin, reduction="none"
     ).tolist()
 
-    figure, (ax,) = new_figure(width=6.4, height=5.0)
+    figure, (ax,) = new_figure(width=5.8, height=5.0)
     ax.add_patch(Circle(a, d_ap + margin, color=OKABE_ITO["sky_blue"], alpha=0.18, lw=0))
     ax.add_patch(
         Circle(

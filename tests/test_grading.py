@@ -986,3 +986,22 @@ def test_every_reference_and_its_mistakes_run_on_its_cases():
                 mistake = MISTAKES[key]
                 result = mistake.variant(reference.fn, case.args, {})
                 assert result is None or isinstance(result, torch.Tensor), (reference.name, key)
+
+
+def test_overflowing_softplus_bce_is_named_for_what_it_computes():
+    def bce(logits, target):
+        return ((1 - target) * logits + torch.log(1 + torch.exp(-logits))).mean()
+
+    with pytest.raises(AssertionError, match="exp overflows"):
+        G.check_finite(bce, reference="binary_cross_entropy_with_logits")
+
+
+def test_branching_on_the_label_is_named_soft_targets_as_hard():
+    def bce(logits, target):
+        positive = torch.nn.functional.logsigmoid(logits)
+        negative = torch.nn.functional.logsigmoid(-logits)
+        return -torch.where(target == 1, positive, negative).mean()
+
+    soft = [(torch.tensor([0.3, -1.2, 2.0]), torch.tensor([0.7, 0.2, 1.0]))]
+    with pytest.raises(AssertionError, match="soft targets treated as 0"):
+        G.check_close(bce, "binary_cross_entropy_with_logits", soft)

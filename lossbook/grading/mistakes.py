@@ -501,6 +501,199 @@ def _unary(fn: Callable[[torch.Tensor, dict], torch.Tensor]) -> Variant:
 
 
 # ---------------------------------------------------------------------------
+# Focal and triplet losses (chapter 6).
+
+_focal_loss = _functional.sigmoid_focal_loss
+_triplet_margin_loss = _functional.triplet_margin_loss
+
+
+def _focal_variant(
+    modulated: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float, float], torch.Tensor | None],
+    *,
+    per_element_bce: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> Variant:
+    """A focal loss built as ``modulated(probs, targets, bce, alpha, gamma)`` per element, then reduced.
+
+    ``modulated`` returns ``None`` where its mistake changes nothing (e.g. α
+    on the wrong class when α = 0.5). ``per_element_bce`` replaces the stable
+    BCE-with-logits, for the overflow mistake.
+    """
+
+    def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        if not _two_tensors(args) or args[0].shape != args[1].shape:
+            return None
+        logits, targets = args[0], args[1]
+        alpha, gamma = float(kwargs.get("alpha", 0.25)), float(kwargs.get("gamma", 2.0))
+        bce = (
+            _bce_with_logits(logits, targets, reduction="none")
+            if per_element_bce is None
+            else per_element_bce(logits, targets)
+        )
+        loss = modulated(_sigmoid(logits), targets, bce, alpha, gamma)
+        if loss is None:
+            return None
+        return _reduce(loss, kwargs.get("reduction", "none"))
+
+    return variant
+
+
+def _p_t(probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return probs * targets + (1 - probs) * (1 - targets)
+
+
+def _alpha_t(targets: torch.Tensor, alpha: float) -> torch.Tensor | float:
+    return alpha * targets + (1 - alpha) * (1 - targets) if alpha >= 0 else 1.0
+
+
+def _focal_alpha_on_negatives(
+    probs: torch.Tensor, targets: torch.Tensor, bce: torch.Tensor, alpha: float, gamma: float
+) -> torch.Tensor | None:
+    if alpha < 0 or alpha == 0.5:
+        return None
+    alpha_swapped = alpha * (1 - targets) + (1 - alpha) * targets
+    return alpha_swapped * (1 - _p_t(probs, targets)) ** gamma * bce
+
+
+def _focal_modulated(
+    probs: torch.Tensor, targets: torch.Tensor, bce: torch.Tensor, alpha: float, gamma: float
+) -> torch.Tensor:
+    return _alpha_t(targets, alpha) * (1 - _p_t(probs, targets)) ** gamma * bce
+
+
+def _bce_of_sigmoid(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``−[y log σ(z) + (1 − y) log(1 − σ(z))]`` with σ(z) formed first: log(0) at large |z|."""
+    probs = torch.sigmoid(logits)
+    return -(targets * probs.log() + (1 - targets) * (1 - probs).log())
+
+
+def _reduced_instead_of_none(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    if kwargs.get("reduction", "none") != "none":
+        return None
+    return reference(*args, **{**kwargs, "reduction": "mean"})
+
+
+def _triplet_args(args: tuple, kwargs: dict) -> tuple | None:
+    """anchor, positive, negative, margin and eps of a plain Euclidean triplet call, or ``None``."""
+    if len(args) < 3 or not all(isinstance(a, torch.Tensor) for a in args[:3]):
+        return None
+    if kwargs.get("swap", False) or float(kwargs.get("p", 2)) != 2:
+        return None
+    return (*args[:3], float(kwargs.get("margin", 1.0)), float(kwargs.get("eps", 1e-6)))
+
+
+def _triplet_variant(
+    distance: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor | None],
+    *,
+    hinge: bool = True,
+) -> Variant:
+    """``reduce(max(0, margin + d(a, p) − d(a, n)))`` with a wrong ``d`` (or no ``max``)."""
+
+    def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        parsed = _triplet_args(args, kwargs)
+        if parsed is None:
+            return None
+        anchor, positive, negative, margin, eps = parsed
+        distance_positive = distance(anchor, positive, eps)
+        distance_negative = distance(anchor, negative, eps)
+        if distance_positive is None or distance_negative is None:
+            return None
+        gap = margin + distance_positive - distance_negative
+        return _reduce(gap.clamp_min(0) if hinge else gap, _reduction(kwargs))
+
+    return variant
+
+
+def _euclidean(x1: torch.Tensor, x2: torch.Tensor, eps: float) -> torch.Tensor:
+    return ((x1 - x2 + eps) ** 2).sum(dim=-1).sqrt()
+
+
+def _euclidean_over_batch(x1: torch.Tensor, x2: torch.Tensor, eps: float) -> torch.Tensor | None:
+    if x1.dim() != 2 or x1.shape[0] < 2:
+        return None
+    return ((x1 - x2 + eps) ** 2).sum(dim=0).sqrt()
+
+
+def _triplet_with(**changed: Any) -> Variant:
+    """The reference with some options changed (``eps=0``, ``p=1``), if the call used the default."""
+
+    def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        if _triplet_args(args, kwargs) is None:
+            return None
+        return reference(*args, **{**kwargs, **changed})
+
+    return variant
+
+
+def _triplet_swapped(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    if _triplet_args(args, kwargs) is None:
+        return None
+    return reference(args[0], args[2], args[1], *args[3:], **kwargs)
+
+
+def _triplet_cases(seed: int = 0) -> tuple[_cases.Case, ...]:
+    """``(anchor, positive, negative)`` embeddings of shape ``(N, D)``, smallest first.
+
+    A triplet whose anchor equals its positive checks the gradient where
+    ``‖a − p‖`` has none (torch's ``eps`` keeps it finite); the others mix
+    triplets inside the margin (loss > 0) and beyond it (loss 0), and none sits
+    exactly on the hinge.
+    """
+    generator = torch.Generator().manual_seed(seed)
+
+    def randn(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator, dtype=dtype)
+
+    def triplet(name: str, n: int, d: int, spread: float = 1.0, **options: Any) -> _cases.Case:
+        anchor = spread * randn(n, d, **options)
+        positive = anchor + 0.5 * spread * randn(n, d, **options)
+        negative = anchor + spread * randn(n, d, **options)
+        return _cases.Case(name, (anchor, positive, negative), arg_names=names)
+
+    names = ("anchor", "positive", "negative")
+    anchor = torch.tensor([[0.5, -1.0, 2.0], [1.0, 1.0, 0.0]])
+    coincident = _cases.Case(
+        "anchor equals positive in row 0: N=2, D=3",
+        (anchor, anchor.clone() + torch.tensor([[0.0], [0.4]]), anchor + torch.tensor([[0.3], [2.0]])),
+        arg_names=names,
+    )
+    cases = [
+        _cases.Case(
+            "one triplet: N=1, D=2",
+            (torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 1.0]]), torch.tensor([[1.5, -0.5]])),
+            arg_names=names,
+        ),
+        coincident,
+        triplet("random: N=4, D=2", 4, 2),
+        triplet("random: N=8, D=5", 8, 5),
+        triplet("random in float64: N=6, D=3", 6, 3, dtype=torch.float64),
+        triplet("random: N=16, D=16", 16, 16),
+        triplet("large embeddings (scale 100): N=5, D=8", 5, 8, spread=100.0),
+    ]
+    return tuple(sorted(cases, key=lambda case: case.size))
+
+
+def _bce_softplus_overflow(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """``(1 − y)·z + log(1 + exp(−z))``: exact until ``exp(−z)`` overflows."""
+    if not _two_tensors(args) or args[0].shape != args[1].shape:
+        return None
+    if any(k in kwargs for k in ("weight", "pos_weight")):
+        return None
+    logits, target = args[0], args[1]
+    loss = (1 - target) * logits + torch.log(1 + torch.exp(-logits))
+    return _reduce(loss, _reduction(kwargs))
+
+
+def _soft_targets_as_hard(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """Branching on ``target == 1``: every soft target counts as 0."""
+    if not _two_tensors(args) or not args[1].is_floating_point():
+        return None
+    hard = (args[1] == 1).to(args[1].dtype)
+    if torch.equal(hard, args[1]):
+        return None
+    return reference(args[0], hard, **kwargs)
+
+
+# ---------------------------------------------------------------------------
 # The registry.
 
 
@@ -686,6 +879,25 @@ MISTAKES: dict[str, Mistake] = {
             "max(z, 0) − z·y + log(1 + exp(−|z|)).",
             _bce_formula(torch.sigmoid),
             stability=True,
+        ),
+        _m(
+            "bce_exp_overflow",
+            "exp overflows: log(1 + exp(−z))",
+            "(1 − y)·z + log(1 + exp(−z)): exp(−z) overflows to inf for very negative logits "
+            "(z ≲ −88 in float32), so the loss is inf.",
+            "Pull the large part out of the log: log(1 + exp(−z)) = max(−z, 0) + log(1 + exp(−|z|)), "
+            "i.e. max(z, 0) − z·y + log(1 + exp(−|z|)).",
+            _bce_softplus_overflow,
+            stability=True,
+        ),
+        _m(
+            "soft_targets_as_hard",
+            "soft targets treated as 0",
+            "the loss with every target that is not exactly 1 replaced by 0 (a branch on "
+            "target == 1): a soft target such as 0.7 counts as a negative.",
+            "Use the formula, which is linear in y: −[y·log σ(z) + (1 − y)·log σ(−z)], instead of "
+            "branching on the label.",
+            _soft_targets_as_hard,
         ),
         _m(
             "unclamped_log",
@@ -912,6 +1124,128 @@ MISTAKES: dict[str, Mistake] = {
                 )
             ),
         ),
+        # Focal loss (torchvision's sigmoid_focal_loss).
+        _m(
+            "focal_alpha_wrong_class",
+            "alpha applied to the wrong class",
+            "α on the negatives and 1 − α on the positives: α_t = α·(1 − y) + (1 − α)·y.",
+            "α weights the positive class: α_t = α·y + (1 − α)·(1 − y), so α = 0.25 gives "
+            "positives 0.25 and negatives 0.75.",
+            _focal_variant(_focal_alpha_on_negatives),
+        ),
+        _m(
+            "focal_missing_modulation",
+            "missing (1 − p_t)^γ factor",
+            "α_t · BCE-with-logits: the α-weighted cross-entropy, with no down-weighting of easy "
+            "examples.",
+            "Multiply each element's BCE by (1 − p_t) ** gamma, with p_t = p·y + (1 − p)·(1 − y) "
+            "and p = sigmoid(logits).",
+            _focal_variant(lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * bce),
+        ),
+        _m(
+            "focal_p_instead_of_p_t",
+            "(1 − p)^γ instead of (1 − p_t)^γ",
+            "(1 − p)^γ with p = sigmoid(logits) for every example: right for positives, but a "
+            "negative is down-weighted when the model wrongly calls it positive.",
+            "Use the probability of the true label: p_t = p·y + (1 − p)·(1 − y).",
+            _focal_variant(
+                lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * (1 - p) ** g * bce
+            ),
+        ),
+        _m(
+            "focal_p_t_to_the_gamma",
+            "p_t^γ instead of (1 − p_t)^γ",
+            "p_t^γ · BCE: easy examples (p_t near 1) keep their full weight and hard ones are "
+            "turned down, the opposite of focal loss.",
+            "The factor is (1 − p_t) ** gamma: near 0 when the model is already right.",
+            _focal_variant(
+                lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * _p_t(p, y) ** g * bce
+            ),
+        ),
+        _m(
+            "focal_alpha_ignored",
+            "alpha left out",
+            "(1 − p_t)^γ · BCE without the class weight α_t.",
+            "Multiply by α_t = α·y + (1 − α)·(1 − y) when alpha >= 0 (alpha < 0 turns it off).",
+            _focal_variant(
+                lambda p, y, bce, a, g: None if a < 0 else (1 - _p_t(p, y)) ** g * bce
+            ),
+        ),
+        _m(
+            "focal_unstable_log",
+            "log(0) for large logits: log(sigmoid(z))",
+            "the cross-entropy part as −[y log σ(z) + (1 − y) log(1 − σ(z))]: sigmoid(±1e4) rounds "
+            "to exactly 1 or 0, and log(0) = −inf.",
+            "Compute the cross-entropy from the logits: log σ(z) = logsigmoid(z) and "
+            "log(1 − σ(z)) = logsigmoid(−z) (torch.nn.functional.logsigmoid).",
+            _focal_variant(_focal_modulated, per_element_bce=_bce_of_sigmoid),
+            stability=True,
+        ),
+        _m(
+            "reduced_instead_of_none",
+            "reduced to one number",
+            "the mean of the per-element losses, where one loss per element was asked for "
+            "(reduction='none', torchvision's default for focal loss).",
+            "Return the per-element losses, the same shape as the logits: no .mean() or .sum().",
+            _reduced_instead_of_none,
+        ),
+        # Triplet margin loss.
+        _m(
+            "triplet_squared_distance",
+            "squared distance instead of distance",
+            "‖a − p‖² and ‖a − n‖²: squared Euclidean distances, so margin and loss are on "
+            "another scale.",
+            "Take the square root of the summed squares: ((a - p + eps) ** 2).sum(dim=-1).sqrt().",
+            _triplet_variant(lambda x1, x2, eps: ((x1 - x2 + eps) ** 2).sum(dim=-1)),
+        ),
+        _m(
+            "triplet_no_hinge",
+            "hinge without max(0, ·)",
+            "margin + d(a, p) − d(a, n) without clamping at 0: triplets already beyond the margin "
+            "give negative losses and keep pushing.",
+            "Clamp at zero: (margin + d_ap - d_an).clamp(min=0) (or torch.relu).",
+            _triplet_variant(_euclidean, hinge=False),
+        ),
+        _m(
+            "triplet_swapped",
+            "positive and negative swapped",
+            "max(0, margin + d(a, n) − d(a, p)): it pulls the negative in and pushes the positive "
+            "away.",
+            "The positive's distance is added, the negative's subtracted: margin + d(a, p) − d(a, n).",
+            _triplet_swapped,
+        ),
+        _m(
+            "triplet_distance_over_batch",
+            "distance over the batch dimension",
+            "norms along dim 0 (across the N triplets) instead of along the embedding dimension.",
+            "Sum over the last dimension, one distance per row: .sum(dim=-1).",
+            _triplet_variant(_euclidean_over_batch),
+        ),
+        _m(
+            "triplet_l1_distance",
+            "L1 distance instead of Euclidean",
+            "Σ |a − p|, the Manhattan distance (p = 1), instead of the Euclidean one.",
+            "Square, sum over the last dimension, then take the square root.",
+            _triplet_with(p=1),
+        ),
+        _m(
+            "triplet_no_eps_norm",
+            "distance without torch's eps",
+            "‖a − p‖ instead of ‖a − p + eps‖: where the anchor equals the positive, norm() "
+            "gives the gradient 0 and the anchor stops moving.",
+            "Add eps (1e-6) to every component of the difference, as torch does: "
+            "((a - p + eps) ** 2).sum(dim=-1).sqrt().",
+            _triplet_with(eps=0.0),
+        ),
+        _m(
+            "triplet_no_eps_sqrt",
+            "distance without torch's eps",
+            "sqrt(Σ (a − p)²) instead of ‖a − p + eps‖: where the anchor equals the positive the "
+            "square root's slope is infinite, and the gradient is NaN.",
+            "Add eps (1e-6) to every component of the difference, as torch does: "
+            "((a - p + eps) ** 2).sum(dim=-1).sqrt().",
+            _triplet_variant(lambda x1, x2, eps: ((x1 - x2) ** 2).sum(dim=-1).sqrt()),
+        ),
     )
 }
 """Every known mistake, by key."""
@@ -989,6 +1323,8 @@ REFERENCES: dict[str, Reference] = {
                 "flipped_labels",
                 "bce_on_logits",
                 "unstable_log_sigmoid",
+                "bce_exp_overflow",
+                "soft_targets_as_hard",
             ),
             kink=_zero_logit,
         ),
@@ -1002,6 +1338,7 @@ REFERENCES: dict[str, Reference] = {
                 "flipped_labels",
                 "sigmoid_on_probabilities",
                 "unclamped_log",
+                "soft_targets_as_hard",
             ),
             kink=_certain_probability,
         ),
@@ -1063,6 +1400,37 @@ REFERENCES: dict[str, Reference] = {
         ),
         Reference("sigmoid", _sigmoid, _cases.BINARY_LOGIT_CASES, ("sigmoid_sign",)),
         Reference("log_sigmoid", _log_sigmoid, _cases.BINARY_LOGIT_CASES, ("naive_log_sigmoid",)),
+        Reference(
+            "sigmoid_focal_loss",
+            _focal_loss,
+            _cases.BINARY_CASES,
+            (
+                "reduced_instead_of_none",
+                "missing_minus",
+                "focal_alpha_wrong_class",
+                "focal_missing_modulation",
+                "focal_p_instead_of_p_t",
+                "focal_p_t_to_the_gamma",
+                "focal_alpha_ignored",
+                "focal_unstable_log",
+            ),
+            kink=_zero_logit,
+        ),
+        Reference(
+            "triplet_margin_loss",
+            _triplet_margin_loss,
+            _triplet_cases(),
+            (
+                *_LOSS_SHARED,
+                "triplet_squared_distance",
+                "triplet_no_hinge",
+                "triplet_swapped",
+                "triplet_distance_over_batch",
+                "triplet_l1_distance",
+                "triplet_no_eps_norm",
+                "triplet_no_eps_sqrt",
+            ),
+        ),
     )
 }
 """Every reference the checks know by name."""
