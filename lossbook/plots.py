@@ -66,6 +66,7 @@ COLORS: dict[str, str] = {
     "kl": OKABE_ITO["bluish_green"],
     # what the losses are judged against
     "accuracy": OKABE_ITO["black"],
+    "balanced_accuracy": OKABE_ITO["bluish_green"],
     "data": "#7F7F7F",
 }
 """One colour per loss, the same in every chapter (hex strings).
@@ -103,6 +104,7 @@ LABELS: dict[str, str] = {
     "ce_smoothed": "cross-entropy, smoothed",
     "kl": "KL divergence",
     "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
     "data": "data",
 }
 """How each loss is named in legends."""
@@ -112,6 +114,7 @@ SHOWN_TOGETHER: tuple[tuple[str, ...], ...] = (
     ("bce", "bce_with_logits", "focal"),
     ("ce", "nll", "ce_smoothed", "kl", "mse", "accuracy"),
     ("ce", "bce", "focal", "accuracy"),
+    ("ce", "mse", "accuracy", "balanced_accuracy"),
 )
 """Groups of losses that share a figure somewhere in the course."""
 
@@ -504,7 +507,8 @@ def loss_curves(
     Args:
         history: series name → one value per epoch (or step). Names that are
             :func:`color` keys get the course colour ("mse", "ce", "ce_smoothed");
-            a prefix "train "/"val " is allowed ("val ce" is drawn dashed).
+            a prefix "train "/"val " is allowed ("val ce" is drawn dashed), and so is
+            "broken "/"fixed " ("broken ce" is drawn dotted: a bug beside its fix).
             Names in ``metrics`` (matched after the prefix) go to the right panel.
         title: the finding, e.g. "Focal loss keeps learning the rare class".
         alt: alt text; by default it lists the series and their last values.
@@ -525,7 +529,7 @@ def loss_curves(
         base = split[name]
         ax = axes[1] if base in metrics else ax_loss
         key = ALIASES.get(base, base)
-        style = "--" if name.startswith("val ") else "-"
+        style = "--" if name.startswith("val ") else ":" if name.startswith("broken ") else "-"
         steps = np.arange(1, len(values) + 1)
         ax.plot(steps, values, style, color=COLORS.get(key), label=name)
     style_axes(ax_loss, xlabel=xlabel, ylabel="loss", title=title)

@@ -1028,7 +1028,7 @@ def _check_logits_and_target(logits: Sequence[float], target: int) -> torch.Tens
     n_classes = logits_t.numel()
     if not 2 <= n_classes <= 6:
         raise ValueError(f"got {n_classes} logits; pass between 2 and 6 (one per class).")
-    if not -5.0 <= float(logits_t.min()) and float(logits_t.max()) <= 5.0:
+    if not (-5.0 <= float(logits_t.min()) and float(logits_t.max()) <= 5.0):
         raise ValueError(f"logits {list(logits)} leave the sliders' range [-5, 5].")
     if not 0 <= target < n_classes:
         raise ValueError(
