@@ -546,6 +546,8 @@ def class_influence(
     target = torch.arange(num_classes).repeat(2)
     logits = torch.zeros(2 * num_classes, num_classes, requires_grad=True)
     loss = loss_fn(logits, target)
+    if not loss.requires_grad:
+        return torch.zeros(num_classes)
     (grad,) = torch.autograd.grad(loss.sum(), logits, allow_unused=True)
     if grad is None:
         return torch.zeros(num_classes)

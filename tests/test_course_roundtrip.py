@@ -38,9 +38,7 @@ def hidden_test_lines(assignment: str) -> list[str]:
     return lines
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_round_trip(tmp_path, assignment):
+def round_trip(tmp_path, assignment):
     course = make_course(tmp_path, [assignment])
     nbgrader(course, "generate_assignment", assignment, "--force")
     names = notebook_names(assignment)
@@ -92,3 +90,20 @@ def test_round_trip(tmp_path, assignment):
                 problems.append(f"{student}: feedback shows hidden test source: {shown[:2]}")
 
     assert not problems, f"{assignment}:\n  " + "\n  ".join(problems)
+
+
+class RoundTrip:
+    """One chapter's round trip; a class per chapter so pytest-xdist's ``--dist loadscope``
+    can hand different chapters to different workers (a parametrized function is one scope)."""
+
+    assignment = ""
+
+    @pytest.mark.slow
+    def test_round_trip(self, tmp_path):
+        round_trip(tmp_path, self.assignment)
+
+
+for _assignment in ASSIGNMENTS:
+    globals()[f"TestRoundTrip_{_assignment}"] = type(
+        f"TestRoundTrip_{_assignment}", (RoundTrip,), {"assignment": _assignment}
+    )
