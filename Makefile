@@ -56,6 +56,7 @@ release: setup
 bench: setup
 	$(BIN)/python bench/bench_losses.py
 	$(BIN)/python bench/bench_widgets.py
+	$(BIN)/python bench/bench_browser.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1066,15 +1066,21 @@ def cross_entropy_pipeline(
     for container in (prob_bars, logit_bars):
         container.patches[target].set_edgecolor(plots.color("accuracy"))
         container.patches[target].set_linewidth(2)
+    # Centred over the first or last bar, the label would cross the axes' edge:
+    # align it with that bar's outer edge instead (bars are 0.7 wide). Its white
+    # box keeps it readable where it then overhangs a neighbouring bar.
+    anchor = "left" if target == 0 else "right" if target == n_classes - 1 else "center"
+    text_x = target + {"left": -0.35, "right": 0.35, "center": 0.0}[anchor]
     loss_text = ax_probs.text(
-        target,
+        text_x,
         0.0,
         "",
-        ha="center",
+        ha=anchor,
         va="bottom",
         fontsize=10,
         animated=True,
         color=plots.color("ce"),
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0},
     )
     for ax in (ax_logits, ax_grad):
         ax.axhline(0.0, color=plots.color("accuracy"), linewidth=0.8)
@@ -1105,7 +1111,7 @@ def cross_entropy_pipeline(
         plots.set_bar_heights(logit_bars, current.tolist())
         plots.set_bar_heights(prob_bars, probs)
         plots.set_bar_heights(grad_bars, grad)
-        loss_text.set_position((target, probs[target] + 0.01))
+        loss_text.set_position((text_x, probs[target] + 0.01))
         loss_text.set_text(f"−log p = {loss:.3f}")
         return {"probs": probs, "loss": loss, "grad": grad}
 
