@@ -15,3 +15,49 @@ c.CourseDirectory.release_directory = "notebooks"
 # Every chapter runs in well under 10 s; 60 s per cell leaves room for a slow
 # machine but still stops a runaway cell.
 c.Execute.timeout = 60
+
+# Autograding that can't be fooled, crashed or escaped (lossbook/grading/preprocessors.py,
+# lossbook/grading/sandbox.py). Classes are named by import path so that commands other than
+# autograde and generate_feedback never import them. Student kernels run under bubblewrap
+# (`apt-get install -y bubblewrap`); `python -m lossbook grade ASSIGNMENT` grades a class in
+# parallel with these same settings.
+c.Autograde.sanitize_preprocessors = [
+    "lossbook.grading.preprocessors.RepairMetadata",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    # Replaces OverwriteCells.add_missing_cells, which in nbgrader 0.9.6 re-runs a deleted
+    # test cell (full marks) and fails the whole submission when a grade id was renamed.
+    "lossbook.grading.preprocessors.RestoreTestCells",
+    "lossbook.grading.preprocessors.FlagSuspiciousCode",
+    "lossbook.grading.preprocessors.InjectGraderSetup",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "lossbook.grading.preprocessors.SandboxedExecute",
+    "lossbook.grading.preprocessors.VerifySeals",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbgrader.preprocessors.LimitOutput",
+    "lossbook.grading.preprocessors.LimitOutputBytes",
+    "lossbook.grading.preprocessors.RecordNotes",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# A whole notebook, restarts included, gets 15 minutes; each cell keeps at most 100 kB of
+# text output and 2 MB of figures.
+c.SandboxedExecute.notebook_timeout = 900
+c.SandboxedExecute.max_output_bytes = 100_000
+c.SandboxedExecute.max_image_bytes = 2_000_000
+c.LimitOutputBytes.max_bytes = 100_000
+c.LimitOutputBytes.max_image_bytes = 2_000_000
+# Feedback never shows hidden tests: their errors become the checks' message (expected vs
+# got), then the hidden source is removed.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "lossbook.grading.preprocessors.HiddenTestFeedback",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "lossbook.grading.preprocessors.LimitOutputBytes",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

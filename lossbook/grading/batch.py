@@ -1,0 +1,603 @@
+"""Grade a whole class in parallel: ``python -m lossbook grade ASSIGNMENT [--jobs N] [--timeout S]``.
+
+Each submission (``submitted/<student>/<assignment>/``) is graded by one of ``--jobs`` worker
+processes, each running nbgrader's own ``Autograde`` and ``GenerateFeedback`` converters, with the
+course's ``nbgrader_config.py`` (so with the sandbox, seals and caps of
+:mod:`lossbook.grading.preprocessors`), into a private copy of the course: its own gradebook
+(a snapshot of the real one), its own ``autograded/`` and ``feedback/`` folders. When a student is
+done, the worker swaps the new ``autograded/<student>/<assignment>`` and ``feedback/...`` folders
+into the course, and the parent process alone writes the real ``gradebook.db``: it runs nbgrader's
+``SaveAutoGrades`` and ``AssignLatePenalties`` on the graded notebooks, which is what serial
+``nbgrader autograde`` does, so the grades are the same.
+
+No submission can stall or sink the run:
+
+- a worker that exceeds the time limit (``--timeout`` per notebook, plus start-up) is killed,
+  with its sandboxed kernel, and replaced; the student is listed for a human;
+- a notebook that is not valid JSON, not a notebook, or too large gets 0 with the reason;
+- within a notebook, loops, crashes and floods of output are handled cell by cell
+  (:class:`~lossbook.grading.preprocessors.SandboxedExecute`): the exercises done right before
+  (and after) a crash keep their points.
+
+Re-running is safe: every submission is graded again, the new results replace the old ones only
+once complete, manual grades stay (nbgrader keeps ``manual_score`` and flags the cell for review),
+and a run that fails for the grader's own reasons leaves the recorded grades in place.
+
+Outputs: ``grades/<assignment>.csv`` (score, status and reasons per student),
+``grades/<assignment>.log`` (nbgrader's warnings), feedback, and a summary listing every
+submission that needs a human. The exit status is 0 when none does, 1 otherwise, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.converters.base import NbGraderException
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from lossbook.grading.preprocessors import take_notes
+from lossbook.grading.sandbox import SandboxUnavailable, check_sandbox
+
+MAX_NOTEBOOK_BYTES = 50 * 1024**2
+START_SLACK_SECONDS = 180
+
+
+class UsageError(Exception):
+    """The command cannot run as asked (no such assignment, no sandbox, ...)."""
+
+
+@dataclass
+class Settings:
+    """What to grade and how."""
+
+    course: Path
+    assignment: str
+    jobs: int = 0
+    timeout: int | None = None
+    cell_timeout: int | None = None
+    sandbox: bool = True
+    feedback: bool = True
+    students: list[str] | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.course = Path(self.course).resolve()
+        if self.jobs <= 0:
+            self.jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+                os.cpu_count() or 1)
+
+    @property
+    def report_dir(self) -> Path:
+        return self.course / "grades"
+
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str = "graded"
+    reason: str = ""
+    fault: str = ""
+    notes: list[dict] = field(default_factory=list)
+    notebooks: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    score: float | None = None
+    max_score: float | None = None
+    needs_human: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def load_config(settings: Settings, root: Path, db_url: str) -> Config:
+    """The course's nbgrader_config.py, pointed at ``root``/``db_url``, with the command's limits."""
+    config_file = settings.course / "nbgrader_config.py"
+    config = Config()
+    if config_file.exists():
+        config = PyFileConfigLoader(config_file.name, path=str(settings.course)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = db_url
+    if settings.timeout is not None:
+        config.SandboxedExecute.notebook_timeout = settings.timeout
+    if settings.cell_timeout is not None:
+        config.Execute.timeout = settings.cell_timeout
+    config.SandboxedKernelManager.sandbox = settings.sandbox
+    config.Autograde.force = True
+    config.GenerateFeedback.force = True
+    return config
+
+
+def _uses_sandbox(config: Config) -> bool:
+    steps = config.Autograde.get("autograde_preprocessors", [])
+    return any("SandboxedExecute" in (step if isinstance(step, str) else step.__name__)
+               for step in steps)
+
+
+def _course_dirs(config: Config) -> tuple[str, str]:
+    coursedir = CourseDirectory(config=config)
+    return coursedir.source_directory, coursedir.submitted_directory
+
+
+# -- the worker -----------------------------------------------------------------------------
+
+
+class _ErrorLog(logging.Handler):
+    """Collects the last error nbgrader logged, to give a failed submission a readable reason."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def reason(self) -> str:
+        for message in reversed(self.messages):
+            lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+            if len(lines) > 1 and lines[0].startswith("Traceback"):
+                return lines[-1][:500]
+        return self.messages[0][:500] if self.messages else "nbgrader failed (see the log)"
+
+
+def check_submission(folder: Path, notebooks: list[str]) -> str | None:
+    """Why the submitted notebooks cannot be graded at all, or None if they can be tried."""
+    # nbgrader copies a submission by following its links: a link to a grader's file would
+    # hand that file to the student's code.
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            return (f"{path.relative_to(folder)} is a symbolic link (to {os.readlink(path)}): "
+                    "links are not graded, resubmit the file itself")
+    present = [name for name in notebooks if (folder / f"{name}.ipynb").exists()]
+    if not present:
+        return "no notebook of this assignment was submitted"
+    for name in present:
+        path = folder / f"{name}.ipynb"
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            limit = MAX_NOTEBOOK_BYTES // 1024**2
+            return f"{name}.ipynb is {size / 1024**2:.0f} MB, over the {limit} MB limit"
+        try:
+            data = json.loads(path.read_bytes())
+        except (ValueError, UnicodeDecodeError) as error:
+            return f"{name}.ipynb is not valid JSON ({error})"
+        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+            return f"{name}.ipynb is JSON but not a notebook (no list of cells)"
+        try:
+            nbformat.reads(json.dumps(data), as_version=4)
+        except Exception as error:  # nbformat raises many types for a malformed notebook
+            return f"{name}.ipynb is not a readable notebook ({type(error).__name__}: {error})"
+    return None
+
+
+def _swap_in(source: Path, destination: Path) -> None:
+    """Replace ``destination`` by a copy of ``source``, never leaving it half-written."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.new-{os.getpid()}")
+    old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    if destination.exists():
+        os.rename(destination, old)
+    os.rename(staging, destination)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _Worker:
+    """One grading process's state: a private course folder and gradebook."""
+
+    def __init__(self, settings: Settings, snapshot: Path, private: Path) -> None:
+        self.settings = settings
+        self.private = private
+        private.mkdir(parents=True)
+        shutil.copy(snapshot, private / "gradebook.db")
+        self.db_url = f"sqlite:///{private / 'gradebook.db'}"
+        self.config = load_config(settings, private, self.db_url)
+        source, submitted = _course_dirs(self.config)
+        self.submitted = settings.course / submitted
+        for name in (source, submitted):
+            (private / name).symlink_to(settings.course / name)
+        with Gradebook(self.db_url) as gradebook:
+            assignment = gradebook.find_assignment(settings.assignment)
+            self.notebooks = [notebook.name for notebook in assignment.notebooks]
+
+    def grade(self, student: str) -> Outcome:
+        started = time.monotonic()
+        outcome = Outcome(student)
+        try:
+            self._grade(student, outcome)
+        except Exception as error:  # the grader's own failure: report it, keep the worker alive
+            outcome.status, outcome.fault = "failed", "grader"
+            outcome.reason = f"grading crashed: {type(error).__name__}: {error}"
+            logging.getLogger("lossbook.grade").error("%s\n%s", student, traceback.format_exc())
+        outcome.notes = [asdict(note) for note in take_notes(self.settings.assignment, student)]
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+    def _grade(self, student: str, outcome: Outcome) -> None:
+        assignment = self.settings.assignment
+        folder = self.submitted / student / assignment
+        problem = check_submission(folder, self.notebooks)
+        if problem:
+            outcome.status, outcome.reason, outcome.fault = "failed", problem, "submission"
+            return
+        errors = _ErrorLog()
+        loggers = [logging.getLogger(), logging.getLogger("traitlets")]
+        for logger in loggers:
+            logger.addHandler(errors)
+        try:
+            autograde = Autograde(coursedir=self._coursedir(student), config=self.config)
+            try:
+                autograde.start()
+            except NbGraderException:
+                # A kernel that cannot start is the grader's fault: the grades already recorded
+                # stay; anything else nbgrader refuses is the submission's.
+                ours = any("GradingEnvironmentError" in message for message in errors.messages)
+                outcome.status, outcome.fault = "failed", "grader" if ours else "submission"
+                outcome.reason = f"nbgrader could not grade it: {errors.reason()}"
+                return
+            outcome.notebooks = sorted(
+                path.stem for path in (self.private / "autograded" / student / assignment)
+                .glob("*.ipynb"))
+            if self.settings.feedback:
+                errors.messages.clear()
+                try:
+                    GenerateFeedback(coursedir=self._coursedir(student), config=self.config).start()
+                except NbGraderException:
+                    outcome.reasons.append(f"feedback not written: {errors.reason()}")
+        finally:
+            for logger in loggers:
+                logger.removeHandler(errors)
+        for step in ("autograded", "feedback"):
+            made = self.private / step / student / assignment
+            if made.exists():
+                _swap_in(made, self.settings.course / step / student / assignment)
+            shutil.rmtree(self.private / step / student, ignore_errors=True)
+
+    def _coursedir(self, student: str) -> CourseDirectory:
+        coursedir = CourseDirectory(config=self.config)
+        coursedir.assignment_id = self.settings.assignment
+        coursedir.student_id = student
+        return coursedir
+
+
+def _worker_main(connection, settings: Settings, snapshot: Path, private: Path,
+                 log_file: Path) -> None:
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter(f"%(asctime)s [worker {os.getpid()}] %(levelname)s "
+                                           "%(message)s"))
+    handler.setLevel(logging.WARNING)
+    for logger in (logging.getLogger(), logging.getLogger("traitlets")):
+        logger.handlers = [handler]
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    worker = _Worker(settings, snapshot, private)
+    # Kernels keep their runtime folders here, so that the run's clean-up removes them even
+    # when this worker is killed mid-notebook.
+    tempfile.tempdir = str(private)
+    connection.send("ready")
+    while True:
+        student = connection.recv()
+        if student is None:
+            return
+        connection.send(asdict(worker.grade(student)))
+
+
+# -- the parent -----------------------------------------------------------------------------
+
+
+def _snapshot(database: Path, copy: Path) -> None:
+    source = sqlite3.connect(database)
+    target = sqlite3.connect(copy)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+
+
+class _Pool:
+    """Worker processes with a hard time limit per submission; a worker past it is killed."""
+
+    def __init__(self, settings: Settings, snapshot: Path, run_dir: Path, limit: float) -> None:
+        self.settings, self.snapshot, self.run_dir, self.limit = settings, snapshot, run_dir, limit
+        self.context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self.log_file = settings.report_dir / f"{settings.assignment}.log"
+        self.count = 0
+        self.idle: list = []
+        self.busy: dict = {}
+
+    def _start(self):
+        self.count += 1
+        parent, child = self.context.Pipe()
+        process = self.context.Process(
+            target=_worker_main, daemon=True,
+            args=(child, self.settings, self.snapshot, self.run_dir / f"worker-{self.count}",
+                  self.log_file),
+        )
+        process.start()
+        child.close()
+        return parent, process
+
+    def run(self, students: list[str], on_done) -> None:
+        queue = list(students)
+        starting = dict(self._start() for _ in range(min(self.settings.jobs, len(queue))))
+        finished: list[Outcome] = []
+        while queue or self.busy or finished:
+            # Hand out work first: the gradebook writes below must not keep a worker waiting.
+            while queue and self.idle:
+                process, connection = self.idle.pop()
+                student = queue.pop(0)
+                connection.send(student)
+                self.busy[connection] = (process, student, time.monotonic())
+            for outcome in finished:
+                on_done(outcome)
+            finished = []
+            if not queue and not self.busy:
+                break
+            if not starting and not self.busy and not self.idle:
+                raise UsageError(f"no grading worker could start: see {self.log_file}")
+            for connection in wait(list(starting) + list(self.busy), timeout=1.0):
+                try:
+                    message = connection.recv()
+                except (EOFError, OSError):
+                    message = None
+                if connection in starting:
+                    process = starting.pop(connection)
+                    if message == "ready":
+                        self.idle.append((process, connection))
+                    else:
+                        process.join(5)
+                    continue
+                process, student, _ = self.busy.pop(connection)
+                if message is None:
+                    process.join(5)
+                    finished.append(Outcome(student, "failed", "the grading process died",
+                                            "grader"))
+                    starting.update([self._start()])
+                else:
+                    finished.append(Outcome(**message))
+                    self.idle.append((process, connection))
+            now = time.monotonic()
+            for connection, (process, student, started) in list(self.busy.items()):
+                if now - started > self.limit:
+                    process.kill()
+                    process.join(5)
+                    del self.busy[connection]
+                    finished.append(Outcome(
+                        student, "failed",
+                        f"grading took longer than {self.limit:.0f} s and was stopped", "grader"))
+                    starting.update([self._start()])
+        for process, connection in self.idle:
+            connection.send(None)
+            process.join(10)
+        for process in starting.values():
+            process.kill()
+
+
+def _record(settings: Settings, config: Config, outcome: Outcome) -> None:
+    """Write one outcome into the real gradebook, the way nbgrader autograde would."""
+    assignment, student = settings.assignment, outcome.student
+    db_url = config.CourseDirectory.db_url
+    folder = settings.course / _course_dirs(config)[1] / student / assignment
+    coursedir = CourseDirectory(config=config)
+    timestamp = coursedir.get_existing_timestamp(str(folder))
+    with Gradebook(db_url) as gradebook:
+        gradebook.update_or_create_student(student)
+        if timestamp:
+            gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gradebook.update_or_create_submission(assignment, student)
+        names = [notebook.name for notebook in gradebook.find_assignment(assignment).notebooks]
+        for name in names:
+            graded = name in outcome.notebooks
+            if graded or (outcome.status == "graded" and (folder / f"{name}.ipynb").exists()):
+                continue
+            # Not graded this time: a missing notebook scores 0 (as in nbgrader); a failed one
+            # scores 0 if it is the submission's fault, and keeps its grades if it is ours.
+            submission = gradebook.find_submission_notebook(name, assignment, student)
+            for grade in submission.grades:
+                if outcome.status == "graded" or outcome.fault == "submission":
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = outcome.status != "graded"
+                else:
+                    grade.needs_manual_grade = True
+                    if grade.auto_score is None:
+                        grade.auto_score = 0
+            gradebook.db.commit()
+    for name in outcome.notebooks:
+        path = settings.course / "autograded" / student / assignment / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        resources = {"nbgrader": {"student": student, "assignment": assignment,
+                                  "notebook": name, "db_url": db_url}}
+        for step in (SaveAutoGrades, AssignLatePenalties):
+            step(config=config).preprocess(notebook, resources)
+
+
+def _summarise(settings: Settings, config: Config, outcome: Outcome) -> None:
+    """Fill in the score and the reasons a human should look."""
+    with Gradebook(config.CourseDirectory.db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(settings.assignment, outcome.student)
+        except MissingEntry:
+            submission = None
+        if submission is not None:
+            penalty = submission.late_submission_penalty or 0
+            outcome.score = submission.score - penalty
+            outcome.max_score = submission.max_score
+            flagged = [grade.name for notebook in submission.notebooks
+                       for grade in notebook.grades if grade.needs_manual_grade]
+        else:
+            flagged = []
+    if outcome.status != "graded":
+        outcome.reasons.insert(0, outcome.reason)
+    outcome.reasons += [_note_text(note) for note in outcome.notes if note["human"]]
+    if flagged and outcome.status == "graded":
+        outcome.reasons.append(f"nbgrader asks for a manual grade of {', '.join(flagged)}")
+    outcome.needs_human = outcome.status != "graded" or bool(outcome.reasons)
+
+
+def _note_text(note: dict) -> str:
+    return f"{note['notebook']}, {note['cell']}: {note['message']}" if note["cell"] else (
+        f"{note['notebook']}: {note['message']}")
+
+
+def _write_csv(settings: Settings, outcomes: list[Outcome]) -> Path:
+    path = settings.report_dir / f"{settings.assignment}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student_id", "assignment", "score", "max_score", "status", "seconds",
+                         "notes", "needs_human_because"])
+        for outcome in sorted(outcomes, key=lambda o: o.student):
+            writer.writerow([
+                outcome.student, settings.assignment,
+                "" if outcome.score is None else f"{outcome.score:g}",
+                "" if outcome.max_score is None else f"{outcome.max_score:g}",
+                "needs a human" if outcome.needs_human else "ok", f"{outcome.seconds:.1f}",
+                "; ".join(_note_text(note) for note in outcome.notes if not note["human"]),
+                "; ".join(outcome.reasons),
+            ])
+    return path
+
+
+def grade_assignment(settings: Settings) -> list[Outcome]:
+    """Grade every submission of ``settings.assignment``; return one outcome per student."""
+    # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings; they are noise here.
+    warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+    course = settings.course
+    database = course / "gradebook.db"
+    config = load_config(settings, course, f"sqlite:///{database}")
+    if not database.exists():
+        raise UsageError(f"no gradebook at {database}: run `nbgrader generate_assignment "
+                         f"{settings.assignment}` first")
+    with Gradebook(config.CourseDirectory.db_url) as gradebook:
+        try:
+            gradebook.find_assignment(settings.assignment)
+        except MissingEntry:
+            raise UsageError(f"assignment '{settings.assignment}' is not in the gradebook: run "
+                             f"`nbgrader generate_assignment {settings.assignment}` first") from None
+    if settings.sandbox:
+        if not _uses_sandbox(config):
+            raise UsageError(
+                "nbgrader_config.py does not run student code in the sandbox: add "
+                "lossbook.grading.preprocessors.SandboxedExecute to "
+                "c.Autograde.autograde_preprocessors, or pass --no-sandbox (unsafe)")
+        try:
+            check_sandbox()
+        except SandboxUnavailable as error:
+            raise UsageError(str(error)) from None
+    submitted = course / _course_dirs(config)[1]
+    students = sorted(path.parent.name for path in submitted.glob(f"*/{settings.assignment}")
+                      if path.is_dir())
+    if settings.students is not None:
+        students = [student for student in students if student in settings.students]
+    if not students:
+        raise UsageError(f"no submissions in {submitted}/*/{settings.assignment}")
+    settings.report_dir.mkdir(exist_ok=True)
+    notebooks = max(1, len(list((course / _course_dirs(config)[0] / settings.assignment)
+                                .glob("*.ipynb"))))
+    per_notebook = config.SandboxedExecute.get("notebook_timeout", 900)
+    limit = per_notebook * notebooks + START_SLACK_SECONDS
+
+    from tqdm import tqdm
+
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="lossbook-grade-") as run:
+        run_dir = Path(run)
+        snapshot = run_dir / "gradebook.db"
+        _snapshot(database, snapshot)
+        tqdm.monitor_interval = 0
+        bar = tqdm(total=len(students), unit="submission", desc=f"grading {settings.assignment}",
+                   disable=not settings.progress, file=sys.stderr)
+        human = 0
+
+        def on_done(outcome: Outcome) -> None:
+            nonlocal human
+            _record(settings, config, outcome)
+            _summarise(settings, config, outcome)
+            outcomes.append(outcome)
+            human += outcome.needs_human
+            bar.set_postfix(needs_human=human)
+            bar.update()
+
+        try:
+            _Pool(settings, snapshot, run_dir, limit).run(students, on_done)
+        finally:
+            bar.close()
+    _write_csv(settings, outcomes)
+    return sorted(outcomes, key=lambda o: o.student)
+
+
+def report(settings: Settings, outcomes: list[Outcome], seconds: float) -> str:
+    """The end-of-run summary: totals, then every submission that needs a human and why."""
+    human = [outcome for outcome in outcomes if outcome.needs_human]
+    lines = [
+        f"Graded {len(outcomes)} submissions of {settings.assignment} in {seconds:.1f} s "
+        f"({settings.jobs} jobs); {len(human)} need a human.",
+        f"Grades: {settings.report_dir / (settings.assignment + '.csv')}",
+    ]
+    for outcome in human:
+        score = "no score" if outcome.score is None else f"{outcome.score:g}/{outcome.max_score:g}"
+        lines.append(f"  {outcome.student} ({score}):")
+        lines += [f"    - {reason}" for reason in outcome.reasons]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lossbook grade",
+        description="Autograde every submission of an assignment in parallel, in a sandbox.",
+    )
+    parser.add_argument("assignment", help="assignment id, e.g. 02_regression")
+    parser.add_argument("--course", default=".", help="course root (default: current folder)")
+    parser.add_argument("--jobs", "-j", type=int, default=0,
+                        help="submissions graded at once (default: one per CPU core)")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="wall-clock seconds per notebook (default: nbgrader_config.py's "
+                             "SandboxedExecute.notebook_timeout)")
+    parser.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds per cell (default: nbgrader_config.py's Execute.timeout)")
+    parser.add_argument("--student", action="append", dest="students",
+                        help="grade only this student (repeatable)")
+    parser.add_argument("--no-feedback", action="store_true", help="do not write feedback")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code WITHOUT the sandbox (unsafe; for machines "
+                             "without bubblewrap)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    settings = Settings(
+        course=Path(args.course), assignment=args.assignment, jobs=args.jobs,
+        timeout=args.timeout, cell_timeout=args.cell_timeout, sandbox=not args.no_sandbox,
+        feedback=not args.no_feedback, students=args.students, progress=not args.no_progress,
+    )
+    started = time.monotonic()
+    try:
+        outcomes = grade_assignment(settings)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report(settings, outcomes, time.monotonic() - started))
+    return 1 if any(outcome.needs_human for outcome in outcomes) else 0

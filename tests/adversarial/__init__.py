@@ -1,0 +1,1 @@
+"""Synthetic nbgrader courses and hostile submissions for the batch-grading tests and benchmark."""
