@@ -57,6 +57,12 @@ bench: setup
 	$(BIN)/python bench/bench_losses.py
 	$(BIN)/python bench/bench_widgets.py
 	$(BIN)/python bench/bench_browser.py
+	$(BIN)/python bench/bench_grading.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+# Grade a whole class in parallel, sandboxed: make grade ASSIGNMENT=02_regression
+grade: setup system-deps
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<assignment id>"; exit 2; }
+	$(BIN)/python -m lossbook grade $(ASSIGNMENT) --jobs $(JOBS)
