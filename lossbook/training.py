@@ -19,16 +19,16 @@ mistake, unless diagnose finds nothing wrong.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from lossbook._threads import one_torch_thread
 from lossbook.diagnose import Diagnosis, diagnose
 from lossbook.grading import MISTAKES, GradingError, Mistake
 from lossbook.grading._guard import as_student, guarded
@@ -40,20 +40,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 """The optimizers :func:`fit` can use, by name (the same two as ``check_trains``)."""
 
 
-@contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the caller's setting.
-
-    The course's models and batches hold a few hundred numbers: torch's thread
-    pool only adds hand-off latency, and on a busy machine a lot of it (100 steps
-    of a linear model on 300 points: 0.2 s on one thread, 3 s on two under load).
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @dataclass

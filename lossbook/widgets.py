@@ -62,13 +62,12 @@ DOM hooks for browser tests: the image has class ``lossbook-plot``, each slider
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +75,7 @@ import torch
 from matplotlib.figure import Figure
 
 import lossbook.functional as F
+from lossbook._threads import one_torch_thread as _one_torch_thread
 from lossbook import plots
 from lossbook.pipeline import cross_entropy_steps
 
@@ -345,21 +345,6 @@ class LossWidget:
         return view
 
 
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the caller's setting.
-
-    A widget's tensors hold a few hundred numbers: torch's thread pool only
-    adds hand-off latency, and on a busy machine a lot of it (log_sigmoid on
-    300 float64 values: 24 ms with 2 threads under load, 4 µs with 1).
-    Switching costs about 5 µs, and the learner's own setting is untouched.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _single_threaded(build: Callable[..., LossWidget]) -> Callable[..., LossWidget]:

@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from lossbook.functional import LOSSES as _LOSSES
 from lossbook.grading._guard import as_student, guarded
 from lossbook.grading.cases import Case, format_number
 from lossbook.grading.mistakes import (
@@ -1024,35 +1025,8 @@ def check_grad(
     raise GradingError(message) from None
 
 
-_LOSS_NAMES = frozenset(
-    (
-        "l1_loss",
-        "mse_loss",
-        "huber_loss",
-        "smooth_l1_loss",
-        "binary_cross_entropy",
-        "binary_cross_entropy_with_logits",
-        "nll_loss",
-        "nll_loss2d",
-        "nll_loss_nd",
-        "cross_entropy",
-        "cross_entropy_loss",
-        "kl_div",
-        "poisson_nll_loss",
-        "gaussian_nll_loss",
-        "margin_ranking_loss",
-        "hinge_embedding_loss",
-        "soft_margin_loss",
-        "multilabel_soft_margin_loss",
-        "multilabel_margin_loss",
-        "multi_margin_loss",
-        "cosine_embedding_loss",
-        "triplet_margin_loss",
-        "triplet_margin_with_distance_loss",
-        "ctc_loss",
-        "sigmoid_focal_loss",
-    )
-)
+# lossbook's 22 losses, plus the internal names torch's losses dispatch to.
+_LOSS_NAMES = frozenset((*_LOSSES, "nll_loss2d", "nll_loss_nd", "cross_entropy_loss"))
 _LOSS_MODULES = frozenset(
     obj.forward.__code__
     for obj in vars(torch.nn.modules.loss).values()
