@@ -83,7 +83,7 @@ def _real_assignments(course: Path, students: int) -> dict[str, list[str]]:
 
     roster = {}
     for folder in sorted((REPO / "solutions").glob("*")):
-        if not folder.is_dir() or not list(folder.glob("*.ipynb")):
+        if students == 0 or not folder.is_dir() or not list(folder.glob("*.ipynb")):
             continue
         assignment = folder.name
         shutil.copytree(folder, course / "solutions" / assignment)
@@ -125,6 +125,22 @@ def _run(command: list[str], course: Path) -> tuple[float, float]:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return seconds, cpu
+
+
+_SPIN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"
+
+
+def cpu_capacity(jobs: int) -> float:
+    """How many CPU-bound processes' worth of work the machine does now when ``jobs`` run at
+    once (``jobs`` on an idle machine with that many free cores, less when others share them)."""
+    def spin(count: int) -> float:
+        started = time.monotonic()
+        processes = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(count)]
+        for process in processes:
+            process.wait()
+        return time.monotonic() - started
+
+    return round(jobs * spin(1) / spin(jobs), 2)
 
 
 def _scores(course: Path, roster: dict[str, list[str]]) -> dict[str, float | None]:
@@ -181,8 +197,10 @@ def main() -> None:
     wall = dict.fromkeys(modes, 0.0)
     cpu = dict.fromkeys(modes, 0.0)
     per_assignment = {}
+    capacity = []
     for turn, assignment in enumerate(roster):
         order = list(modes) if turn % 2 == 0 else list(reversed(modes))
+        capacity.append(cpu_capacity(args.jobs))
         for mode in order:
             seconds, cpu_seconds = _run(modes[mode] + [assignment], courses[mode])
             wall[mode] += seconds
@@ -214,6 +232,8 @@ def main() -> None:
         "load_average_at_end": os.getloadavg(),
         "same_grades_serial_vs_batch": same,
         "throughput_ratio_batch_over_serial": round(ratio, 2),
+        "cpu_capacity_with_jobs": {"mean": round(sum(capacity) / len(capacity), 2),
+                                   "per_assignment": capacity},
     }
     if "vanilla" in results:
         vanilla = results["vanilla"]["scores"]
@@ -224,9 +244,10 @@ def main() -> None:
         summary[mode] = {key: value for key, value in result.items() if key != "scores"}
     summary["per_assignment"] = per_assignment
     summary["note"] = (
+        "cpu_capacity_with_jobs: throughput of `jobs` CPU-bound processes run at once over one "
+        "run alone, probed before each assignment; it bounds the ratio the machine allowed. "
         "cpu_per_submission_s counts only processes that were waited for: sandboxed kernels "
-        "(killed with their bwrap) are missing from serial and batch, so compare it only "
-        "between those two")
+        "(killed with their bwrap) are missing from serial and batch")
     out = REPO / "artifacts" / "bench_grading.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
