@@ -13,7 +13,7 @@ copies of the course three ways and compares the gradebooks cell by cell:
 
 Run from the repo root::
 
-    .venv/bin/python bench/bench_grading.py [--students 16] [--real-students 2] [--jobs 2] [--vanilla]
+    .venv/bin/python bench/bench_grading.py [--students 30] [--real-students 2] [--jobs 2] [--vanilla]
 
 Modes take turns assignment by assignment, so that changes in the machine's load fall on all of
 them alike.
@@ -45,10 +45,14 @@ synthetic = importlib.import_module("tests.adversarial.synthetic")
 
 VARIANTS = {
     "correct": {},
-    "sum_mistake": {"mse": "return ((input - target) ** 2).sum()",
-                    "huber": "return (input - target).abs().sum()"},
-    "missing_square": {"mse": "return (input - target).mean()",
-                       "smooth_l1": "return (input - target).mean()"},
+    "sum_mistake": {
+        "mse": "return ((input - target) ** 2).sum()",
+        "huber": "return (input - target).abs().sum()",
+    },
+    "missing_square": {
+        "mse": "return (input - target).mean()",
+        "smooth_l1": "return (input - target).mean()",
+    },
 }
 
 
@@ -66,8 +70,11 @@ def build_class(course: Path, students: int, real_students: int) -> dict[str, li
             if kind == "blank":
                 notebook = synthetic.release_notebook(course, assignment)
             else:
-                bodies = {exercise.name: synthetic.answer(exercise, VARIANTS[kind][exercise.name])
-                          for exercise in exercises if exercise.name in VARIANTS[kind]}
+                bodies = {
+                    exercise.name: synthetic.answer(exercise, VARIANTS[kind][exercise.name])
+                    for exercise in exercises
+                    if exercise.name in VARIANTS[kind]
+                }
                 notebook = synthetic.solved(course, assignment, **bodies)
             synthetic.submit(course, student, notebook, assignment)
             roster[assignment].append(student)
@@ -105,10 +112,13 @@ def _real_assignments(course: Path, students: int) -> dict[str, list[str]]:
 
 
 def _copy(course: Path, destination: Path) -> Path:
-    shutil.copytree(course, destination, symlinks=True,
-                    ignore=shutil.ignore_patterns("gradebook.db"))
-    with sqlite3.connect(course / "gradebook.db") as source, \
-            sqlite3.connect(destination / "gradebook.db") as target:
+    shutil.copytree(
+        course, destination, symlinks=True, ignore=shutil.ignore_patterns("gradebook.db")
+    )
+    with (
+        sqlite3.connect(course / "gradebook.db") as source,
+        sqlite3.connect(destination / "gradebook.db") as target,
+    ):
         source.backup(target)
     return destination
 
@@ -117,8 +127,14 @@ def _run(command: list[str], course: Path) -> tuple[float, float]:
     """Wall-clock and CPU seconds (the command and everything it started) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    result = subprocess.run(command, cwd=course, env=synthetic.grading_env(),
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command,
+        cwd=course,
+        env=synthetic.grading_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode not in (0, 1):
@@ -133,6 +149,7 @@ _SPIN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1
 def cpu_capacity(jobs: int) -> float:
     """How many CPU-bound processes' worth of work the machine does now when ``jobs`` run at
     once (``jobs`` on an idle machine with that many free cores, less when others share them)."""
+
     def spin(count: int) -> float:
         started = time.monotonic()
         processes = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(count)]
@@ -160,13 +177,21 @@ def _scores(course: Path, roster: dict[str, list[str]]) -> dict[str, float | Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=16,
-                        help="submissions per synthetic assignment")
-    parser.add_argument("--real-students", type=int, default=2,
-                        help="submissions per chapter of the real course (solutions/)")
+    parser.add_argument(
+        "--students", type=int, default=30, help="submissions per synthetic assignment"
+    )
+    parser.add_argument(
+        "--real-students",
+        type=int,
+        default=2,
+        help="submissions per chapter of the real course (solutions/)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--vanilla", action="store_true",
-                        help="also time nbgrader autograde with nbgrader's defaults")
+    parser.add_argument(
+        "--vanilla",
+        action="store_true",
+        help="also time nbgrader autograde with nbgrader's defaults",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the course folders")
     args = parser.parse_args()
 
@@ -175,12 +200,21 @@ def main() -> None:
     print(f"building the class in {work} ...", flush=True)
     roster = build_class(work / "course", args.students, args.real_students)
     total = sum(len(students) for students in roster.values())
-    print(f"{total} submissions across {len(roster)} assignments: {', '.join(roster)}",
-          flush=True)
+    print(f"{total} submissions across {len(roster)} assignments: {', '.join(roster)}", flush=True)
 
-    modes = {"serial": [sys.executable, "-m", "nbgrader", "autograde"],
-             "batch": [sys.executable, "-m", "lossbook", "grade", "--jobs", str(args.jobs),
-                       "--no-feedback", "--no-progress"]}
+    modes = {
+        "serial": [sys.executable, "-m", "nbgrader", "autograde"],
+        "batch": [
+            sys.executable,
+            "-m",
+            "lossbook",
+            "grade",
+            "--jobs",
+            str(args.jobs),
+            "--no-feedback",
+            "--no-progress",
+        ],
+    }
     if args.vanilla:
         modes["vanilla"] = [sys.executable, "-m", "nbgrader", "autograde"]
     courses = {mode: _copy(work / "course", work / mode) for mode in modes}
@@ -206,19 +240,27 @@ def main() -> None:
             wall[mode] += seconds
             cpu[mode] += cpu_seconds
             per_assignment.setdefault(assignment, {"submissions": len(roster[assignment])})[
-                f"{mode}_s"] = round(seconds, 1)
-        print(f"{assignment:18} " + "  ".join(f"{mode} {wall[mode]:6.1f} s" for mode in modes),
-              flush=True)
+                f"{mode}_s"
+            ] = round(seconds, 1)
+        print(
+            f"{assignment:18} " + "  ".join(f"{mode} {wall[mode]:6.1f} s" for mode in modes),
+            flush=True,
+        )
     results = {}
     for mode in modes:
-        results[mode] = {"seconds": round(wall[mode], 1),
-                         "wall_per_submission_s": round(wall[mode] / total, 2),
-                         "cpu_per_submission_s": round(cpu[mode] / total, 2),
-                         "submissions_per_minute": round(60 * total / wall[mode], 1),
-                         "scores": _scores(courses[mode], roster)}
+        results[mode] = {
+            "seconds": round(wall[mode], 1),
+            "wall_per_submission_s": round(wall[mode] / total, 2),
+            "cpu_per_submission_s": round(cpu[mode] / total, 2),
+            "submissions_per_minute": round(60 * total / wall[mode], 1),
+            "scores": _scores(courses[mode], roster),
+        }
     # Time one worker spent on each submission, from the batch command's CSV.
-    worker = [float(row["seconds"]) for assignment in roster
-              for row in csv.DictReader((courses["batch"] / "grades" / f"{assignment}.csv").open())]
+    worker = [
+        float(row["seconds"])
+        for assignment in roster
+        for row in csv.DictReader((courses["batch"] / "grades" / f"{assignment}.csv").open())
+    ]
     results["batch"]["worker_seconds_per_submission"] = round(sum(worker) / len(worker), 2)
 
     same = results["serial"]["scores"] == results["batch"]["scores"]
@@ -232,14 +274,17 @@ def main() -> None:
         "load_average_at_end": os.getloadavg(),
         "same_grades_serial_vs_batch": same,
         "throughput_ratio_batch_over_serial": round(ratio, 2),
-        "cpu_capacity_with_jobs": {"mean": round(sum(capacity) / len(capacity), 2),
-                                   "per_assignment": capacity},
+        "cpu_capacity_with_jobs": {
+            "mean": round(sum(capacity) / len(capacity), 2),
+            "per_assignment": capacity,
+        },
     }
     if "vanilla" in results:
         vanilla = results["vanilla"]["scores"]
         summary["same_grades_vanilla_vs_batch"] = vanilla == results["batch"]["scores"]
         summary["throughput_ratio_batch_over_vanilla"] = round(
-            results["vanilla"]["seconds"] / results["batch"]["seconds"], 2)
+            results["vanilla"]["seconds"] / results["batch"]["seconds"], 2
+        )
     for mode, result in results.items():
         summary[mode] = {key: value for key, value in result.items() if key != "scores"}
     summary["per_assignment"] = per_assignment
@@ -247,7 +292,8 @@ def main() -> None:
         "cpu_capacity_with_jobs: throughput of `jobs` CPU-bound processes run at once over one "
         "run alone, probed before each assignment; it bounds the ratio the machine allowed. "
         "cpu_per_submission_s counts only processes that were waited for: sandboxed kernels "
-        "(killed with their bwrap) are missing from serial and batch")
+        "(killed with their bwrap) are missing from serial and batch"
+    )
     out = REPO / "artifacts" / "bench_grading.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))

@@ -61,6 +61,7 @@ def _with_free_cell(source: str) -> Callable[[Path, dict], object]:
         notebook = solved(course)
         insert_after(notebook, "mse", source.format(**context))
         return notebook
+
     return build
 
 
@@ -116,68 +117,164 @@ SUBMISSIONS = [
     Submission("correct", lambda course, _: solved(course), 5),
     Submission("blank", lambda course, _: synthetic.release_notebook(course), 0),
     Submission("sum_mistake", _with_mse("return ((input - target) ** 2).sum()"), 2),
-    Submission("loop_in_answer", _with_mse(MSE.solution, "while True:\n    pass\n\n"), 2,
-               ("cell 'mse': ran longer than 4 s: interrupted",)),
-    Submission("loop_in_function", _with_mse("while True:\n        pass"), 2,
-               ("cell 'test_mse': ran longer than 4 s: interrupted",
-                "cell 'test_mse_hidden': ran longer than 4 s: interrupted")),
-    Submission("ignores_sigint", _with_mse(
-        MSE.solution,
-        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n\n"),
-        2, ("cell 'mse': the cell ran longer than 4 s and ignored the interrupt",
-            "suspicious code, line 1: imports signal"), human=True),
-    Submission("os_exit", lambda course, _: solved(course, mae="import os\nos._exit(3)"), 3,
-               ("cell 'mae': the kernel died while running this cell (exit status 3)",
-                "suspicious code, line 2: uses os._exit"), human=True),
-    Submission("deleted_test", _deleted, 3,
-               ("cell 'test_mse_hidden': test cell missing from the submission: restored, "
-                "scored 0",)),
-    Submission("renamed_test", _renamed, 4,
-               ("cell 'test_mae': test cell missing from the submission: restored, scored 0",
-                "nbgrader metadata with 'test_mae_mine' id, unknown to the gradebook")),
-    Submission("invalid_json", _invalid_json, 0,
-               ("losses.ipynb is not valid JSON",), human=True),
-    Submission("corrupt_metadata", _corrupt, 5,
-               ("cell 'test_mse': nbgrader metadata edited (points): the instructor's restored",
-                "the cell after 'imports': nbgrader metadata with unreadable id, unknown to the "
-                "gradebook: graded as an ordinary cell")),
-    Submission("monkeypatch", _with_mse("return torch.tensor(0.0)", MONKEYPATCH), 2,
-               ("suspicious code, line 5: assigns to torch.nn.functional.mse_loss",
-                "suspicious code, line 6: assigns to torch.allclose",
-                "suspicious code, line 8: assigns to builtins.abs",
-                "suspicious code, line 9: assigns to lossbook.grading.checks.check_close"),
-               human=True),
-    Submission("rebinds_checks", _with_mse("return torch.tensor(0.0)", REBIND), 0,
-               ("cell 'test_mse': passed without the checks' seal",
-                "cell 'test_mae_hidden': passed without the checks' seal",
-                "suspicious code, line 1: rebinds the check check_close"), human=True),
-    Submission("hijacks_ipython", _with_mse("return torch.tensor(0.0)", HIJACK), 0,
-               ("cell 'test_mse': passed without the checks' seal",
-                "suspicious code, line 6: uses get_ipython"), human=True),
-    Submission("prints_50mb", _with_mse(MSE.solution, "print('x' * 50_000_000)\n\n"), 5,
-               ("cell 'mse': printed 50000001 bytes: cut to 100000",)),
-    Submission("writes_gradebook", _with_free_cell(
-        "import sqlite3\n"
-        "database = sqlite3.connect('{course}/gradebook.db')\n"
-        "database.execute('CREATE TABLE pwned (who TEXT)')\n"
-        "database.commit()"), 5,
-        ("suspicious code, line 1: imports sqlite3",), human=True),
-    Submission("appends_gradebook", _with_free_cell(
-        "with open('{course}/gradebook.db', 'ab') as database:\n"
-        "    database.write(b'pwned')"), 5,
-        ("names a grader file",), human=True),
-    Submission("opens_socket", _with_free_cell(
-        "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)"), 5,
-        ("suspicious code, line 1: imports socket",), human=True),
-    Submission("fork_bomb", _with_free_cell("import os\nwhile True:\n    os.fork()"), 5,
-               ("suspicious code, line 3: uses os.fork",), human=True),
-    Submission("links_gradebook", lambda course, _: solved(course), 0,
-               ("data.csv is a symbolic link (to ", "links are not graded"), human=True,
-               extra_files=lambda folder, context: (folder / "data.csv").symlink_to(
-                   context["course"] / "gradebook.db")),
-    Submission("memory_hog", _with_free_cell(
-        "def hog():\n    blocks = []\n    while True:\n        blocks.append(bytes(10**9))\n"
-        "hog()"), 5),
+    Submission(
+        "loop_in_answer",
+        _with_mse(MSE.solution, "while True:\n    pass\n\n"),
+        2,
+        ("cell 'mse': ran longer than 4 s: interrupted",),
+    ),
+    Submission(
+        "loop_in_function",
+        _with_mse("while True:\n        pass"),
+        2,
+        (
+            "cell 'test_mse': ran longer than 4 s: interrupted",
+            "cell 'test_mse_hidden': ran longer than 4 s: interrupted",
+        ),
+    ),
+    Submission(
+        "ignores_sigint",
+        _with_mse(
+            MSE.solution,
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n\n",
+        ),
+        2,
+        (
+            "cell 'mse': the cell ran longer than 4 s and ignored the interrupt",
+            "suspicious code, line 1: imports signal",
+        ),
+        human=True,
+    ),
+    Submission(
+        "os_exit",
+        lambda course, _: solved(course, mae="import os\nos._exit(3)"),
+        3,
+        (
+            "cell 'mae': the kernel died while running this cell (exit status 3)",
+            "suspicious code, line 2: uses os._exit",
+        ),
+        human=True,
+    ),
+    Submission(
+        "deleted_test",
+        _deleted,
+        3,
+        ("cell 'test_mse_hidden': test cell missing from the submission: restored, scored 0",),
+    ),
+    Submission(
+        "renamed_test",
+        _renamed,
+        4,
+        (
+            "cell 'test_mae': test cell missing from the submission: restored, scored 0",
+            "nbgrader metadata with 'test_mae_mine' id, unknown to the gradebook",
+        ),
+    ),
+    Submission("invalid_json", _invalid_json, 0, ("losses.ipynb is not valid JSON",), human=True),
+    Submission(
+        "corrupt_metadata",
+        _corrupt,
+        5,
+        (
+            "cell 'test_mse': nbgrader metadata edited (points): the instructor's restored",
+            "the cell after 'imports': nbgrader metadata with unreadable id, unknown to the "
+            "gradebook: graded as an ordinary cell",
+        ),
+    ),
+    Submission(
+        "monkeypatch",
+        _with_mse("return torch.tensor(0.0)", MONKEYPATCH),
+        2,
+        (
+            "suspicious code, line 5: assigns to torch.nn.functional.mse_loss",
+            "suspicious code, line 6: assigns to torch.allclose",
+            "suspicious code, line 8: assigns to builtins.abs",
+            "suspicious code, line 9: assigns to lossbook.grading.checks.check_close",
+        ),
+        human=True,
+    ),
+    Submission(
+        "rebinds_checks",
+        _with_mse("return torch.tensor(0.0)", REBIND),
+        0,
+        (
+            "cell 'test_mse': passed without the checks' seal",
+            "cell 'test_mae_hidden': passed without the checks' seal",
+            "suspicious code, line 1: rebinds the check check_close",
+        ),
+        human=True,
+    ),
+    Submission(
+        "hijacks_ipython",
+        _with_mse("return torch.tensor(0.0)", HIJACK),
+        0,
+        (
+            "cell 'test_mse': passed without the checks' seal",
+            "suspicious code, line 6: uses get_ipython",
+        ),
+        human=True,
+    ),
+    Submission(
+        "prints_50mb",
+        _with_mse(MSE.solution, "print('x' * 50_000_000)\n\n"),
+        5,
+        ("cell 'mse': printed 50000001 bytes: cut to 100000",),
+    ),
+    Submission(
+        "writes_gradebook",
+        _with_free_cell(
+            "import sqlite3\n"
+            "database = sqlite3.connect('{course}/gradebook.db')\n"
+            "database.execute('CREATE TABLE pwned (who TEXT)')\n"
+            "database.commit()"
+        ),
+        5,
+        ("suspicious code, line 1: imports sqlite3",),
+        human=True,
+    ),
+    Submission(
+        "appends_gradebook",
+        _with_free_cell(
+            "with open('{course}/gradebook.db', 'ab') as database:\n    database.write(b'pwned')"
+        ),
+        5,
+        ("names a grader file",),
+        human=True,
+    ),
+    Submission(
+        "opens_socket",
+        _with_free_cell(
+            "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)"
+        ),
+        5,
+        ("suspicious code, line 1: imports socket",),
+        human=True,
+    ),
+    Submission(
+        "fork_bomb",
+        _with_free_cell("import os\nwhile True:\n    os.fork()"),
+        5,
+        ("suspicious code, line 3: uses os.fork",),
+        human=True,
+    ),
+    Submission(
+        "links_gradebook",
+        lambda course, _: solved(course),
+        0,
+        ("data.csv is a symbolic link (to ", "links are not graded"),
+        human=True,
+        extra_files=lambda folder, context: (folder / "data.csv").symlink_to(
+            context["course"] / "gradebook.db"
+        ),
+    ),
+    Submission(
+        "memory_hog",
+        _with_free_cell(
+            "def hog():\n    blocks = []\n    while True:\n        blocks.append(bytes(10**9))\n"
+            "hog()"
+        ),
+        5,
+    ),
 ]
 
 
@@ -217,8 +314,9 @@ def graded(tmp_path_factory):
         path = synthetic.submit(course, submission.student, submission.build(course, context))
         if submission.extra_files is not None:
             submission.extra_files(path.parent, context)
-    settings = batch.Settings(course, "ps1", jobs=2, timeout=NOTEBOOK_TIMEOUT,
-                              cell_timeout=CELL_TIMEOUT, progress=False)
+    settings = batch.Settings(
+        course, "ps1", jobs=2, timeout=NOTEBOOK_TIMEOUT, cell_timeout=CELL_TIMEOUT, progress=False
+    )
     outcomes = {outcome.student: outcome for outcome in batch.grade_assignment(settings)}
     listener.close()
     return course, outcomes, listener
@@ -286,7 +384,7 @@ def test_feedback_shows_expected_and_got_but_no_hidden_tests(graded):
     assert "sum instead of mean" in html
     source = nbformat.read(course / "solutions" / "ps1" / "losses.ipynb", as_version=4)
     hidden = synthetic.find_cell(source, "test_mse_hidden").source
-    literal = hidden[hidden.index("[") + 1:hidden.index("]")]
+    literal = hidden[hidden.index("[") + 1 : hidden.index("]")]
     assert literal.split(",")[2].strip() not in html
 
 
@@ -302,9 +400,24 @@ def test_rerun_keeps_manual_grades_and_exits_nonzero_listing_humans(graded, caps
         grade = gradebook.find_grade("test_mse_hidden", "losses", "ps1", "correct")
         grade.manual_score = 0.5
         gradebook.db.commit()
-    status = batch.main(["ps1", "--course", str(course), "--jobs", "2", "--no-progress",
-                         "--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(NOTEBOOK_TIMEOUT),
-                         "--student", "correct", "--student", "invalid_json"])
+    status = batch.main(
+        [
+            "ps1",
+            "--course",
+            str(course),
+            "--jobs",
+            "2",
+            "--no-progress",
+            "--cell-timeout",
+            str(CELL_TIMEOUT),
+            "--timeout",
+            str(NOTEBOOK_TIMEOUT),
+            "--student",
+            "correct",
+            "--student",
+            "invalid_json",
+        ]
+    )
     summary = capsys.readouterr().out
     assert status == 1
     assert "2 need a human" in summary
@@ -328,8 +441,15 @@ def test_a_stuck_grading_process_is_stopped_and_the_rest_graded(graded, monkeypa
 
     monkeypatch.setattr(batch._Worker, "grade", grade)
     monkeypatch.setattr(batch, "START_SLACK_SECONDS", 0)
-    settings = batch.Settings(course, "ps1", jobs=2, timeout=3, students=["blank", "correct"],
-                              progress=False, feedback=False)
+    settings = batch.Settings(
+        course,
+        "ps1",
+        jobs=2,
+        timeout=3,
+        students=["blank", "correct"],
+        progress=False,
+        feedback=False,
+    )
     outcomes = {outcome.student: outcome for outcome in batch.grade_assignment(settings)}
     assert outcomes["blank"].reasons == ["grading took longer than 3 s and was stopped"]
     assert outcomes["blank"].score == 0
@@ -338,11 +458,15 @@ def test_a_stuck_grading_process_is_stopped_and_the_rest_graded(graded, monkeypa
 
 def test_a_kernel_that_cannot_start_keeps_the_recorded_grades(graded, monkeypatch):
     course, _, _ = graded
-    monkeypatch.setattr(SandboxedKernelManager, "format_kernel_cmd",
-                        lambda self, extra_arguments=None: ["/bin/false"])
+    monkeypatch.setattr(
+        SandboxedKernelManager,
+        "format_kernel_cmd",
+        lambda self, extra_arguments=None: ["/bin/false"],
+    )
     before = _cell_scores(course, ["sum_mistake"])
-    settings = batch.Settings(course, "ps1", jobs=1, students=["sum_mistake"], progress=False,
-                              feedback=False)
+    settings = batch.Settings(
+        course, "ps1", jobs=1, students=["sum_mistake"], progress=False, feedback=False
+    )
     [outcome] = batch.grade_assignment(settings)
     assert (outcome.status, outcome.fault) == ("failed", "grader")
     assert "the grading kernel could not start" in outcome.reason
@@ -365,8 +489,10 @@ def test_grades_equal_serial_nbgrader_autograde(graded, tmp_path, monkeypatch):
     (copy / "solutions").symlink_to(course / "solutions")
     for student in well_behaved:
         (copy / "submitted" / student).symlink_to(course / "submitted" / student)
-    with sqlite3.connect(course / "gradebook.db") as source, \
-            sqlite3.connect(copy / "gradebook.db") as target:
+    with (
+        sqlite3.connect(course / "gradebook.db") as source,
+        sqlite3.connect(copy / "gradebook.db") as target,
+    ):
         source.backup(target)
     config = Config()
     config.CourseDirectory.root = str(copy)
@@ -389,8 +515,7 @@ def _cell_scores(course: Path, students: list[str]) -> dict:
 
 
 def _outputs(course: Path, student: str) -> str:
-    notebook = nbformat.read(course / "autograded" / student / "ps1" / "losses.ipynb",
-                             as_version=4)
+    notebook = nbformat.read(course / "autograded" / student / "ps1" / "losses.ipynb", as_version=4)
     return json.dumps([cell.get("outputs", []) for cell in notebook.cells])
 
 
@@ -416,8 +541,10 @@ def test_suspicious_code_leaves_ordinary_answers_alone():
 
 
 def test_sealed_spans_cover_top_level_checks_only():
-    source = ('"""doc"""\ncheck_close(mse, "mse_loss",\n            CASES)\n'
-              "for case in CASES:\n    check_fixed(mse, [case], [1.0])\nx = 1")
+    source = (
+        '"""doc"""\ncheck_close(mse, "mse_loss",\n            CASES)\n'
+        "for case in CASES:\n    check_fixed(mse, [case], [1.0])\nx = 1"
+    )
     assert sealed_spans(source, {"check_close", "check_fixed"}) == ([(2, 3)], True)
     assert sealed_spans("assert mse(a, b) == 0", {"check_close"}) == ([], False)
     optional = "if torch.cuda.is_available():\n    check_close(mse, 'mse_loss')"
@@ -427,13 +554,15 @@ def test_sealed_spans_cover_top_level_checks_only():
 
 
 def test_output_cap_keeps_errors_and_figures_and_says_how_much_was_cut():
-    figure = nbformat.v4.new_output("display_data", data={"image/png": "i" * 5000,
-                                                          "text/plain": "<Figure>"})
+    figure = nbformat.v4.new_output(
+        "display_data", data={"image/png": "i" * 5000, "text/plain": "<Figure>"}
+    )
     cell = nbformat.v4.new_code_cell("print(...)")
     cell.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text="x" * 1000),
-        nbformat.v4.new_output("error", ename="GradingError", evalue="expected 1, got 2",
-                               traceback=["line"] * 10),
+        nbformat.v4.new_output(
+            "error", ename="GradingError", evalue="expected 1, got 2", traceback=["line"] * 10
+        ),
         figure,
     ]
     budget = cap_cell_outputs(cell, 300, 10_000)

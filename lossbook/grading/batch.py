@@ -85,8 +85,11 @@ class Settings:
     def __post_init__(self) -> None:
         self.course = Path(self.course).resolve()
         if self.jobs <= 0:
-            self.jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-                os.cpu_count() or 1)
+            self.jobs = (
+                len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else (os.cpu_count() or 1)
+            )
 
     @property
     def report_dir(self) -> Path:
@@ -133,8 +136,9 @@ def load_config(settings: Settings, root: Path, db_url: str) -> Config:
 
 def _uses_sandbox(config: Config) -> bool:
     steps = config.Autograde.get("autograde_preprocessors", [])
-    return any("SandboxedExecute" in (step if isinstance(step, str) else step.__name__)
-               for step in steps)
+    return any(
+        "SandboxedExecute" in (step if isinstance(step, str) else step.__name__) for step in steps
+    )
 
 
 def _course_dirs(config: Config) -> tuple[str, str]:
@@ -169,8 +173,10 @@ def check_submission(folder: Path, notebooks: list[str]) -> str | None:
     # hand that file to the student's code.
     for path in sorted(folder.rglob("*")):
         if path.is_symlink():
-            return (f"{path.relative_to(folder)} is a symbolic link (to {os.readlink(path)}): "
-                    "links are not graded, resubmit the file itself")
+            return (
+                f"{path.relative_to(folder)} is a symbolic link (to {os.readlink(path)}): "
+                "links are not graded, resubmit the file itself"
+            )
     present = [name for name in notebooks if (folder / f"{name}.ipynb").exists()]
     if not present:
         return "no notebook of this assignment was submitted"
@@ -260,8 +266,9 @@ class _Worker:
                 outcome.reason = f"nbgrader could not grade it: {errors.reason()}"
                 return
             outcome.notebooks = sorted(
-                path.stem for path in (self.private / "autograded" / student / assignment)
-                .glob("*.ipynb"))
+                path.stem
+                for path in (self.private / "autograded" / student / assignment).glob("*.ipynb")
+            )
             if self.settings.feedback:
                 errors.messages.clear()
                 try:
@@ -284,12 +291,14 @@ class _Worker:
         return coursedir
 
 
-def _worker_main(connection, settings: Settings, snapshot: Path, private: Path,
-                 log_file: Path) -> None:
+def _worker_main(
+    connection, settings: Settings, snapshot: Path, private: Path, log_file: Path
+) -> None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     handler = logging.FileHandler(log_file)
-    handler.setFormatter(logging.Formatter(f"%(asctime)s [worker {os.getpid()}] %(levelname)s "
-                                           "%(message)s"))
+    handler.setFormatter(
+        logging.Formatter(f"%(asctime)s [worker {os.getpid()}] %(levelname)s %(message)s")
+    )
     handler.setLevel(logging.WARNING)
     for logger in (logging.getLogger(), logging.getLogger("traitlets")):
         logger.handlers = [handler]
@@ -334,9 +343,15 @@ class _Pool:
         self.count += 1
         parent, child = self.context.Pipe()
         process = self.context.Process(
-            target=_worker_main, daemon=True,
-            args=(child, self.settings, self.snapshot, self.run_dir / f"worker-{self.count}",
-                  self.log_file),
+            target=_worker_main,
+            daemon=True,
+            args=(
+                child,
+                self.settings,
+                self.snapshot,
+                self.run_dir / f"worker-{self.count}",
+                self.log_file,
+            ),
         )
         process.start()
         child.close()
@@ -375,8 +390,9 @@ class _Pool:
                 process, student, _ = self.busy.pop(connection)
                 if message is None:
                     process.join(5)
-                    finished.append(Outcome(student, "failed", "the grading process died",
-                                            "grader"))
+                    finished.append(
+                        Outcome(student, "failed", "the grading process died", "grader")
+                    )
                     starting.update([self._start()])
                 else:
                     finished.append(Outcome(**message))
@@ -387,9 +403,14 @@ class _Pool:
                     process.kill()
                     process.join(5)
                     del self.busy[connection]
-                    finished.append(Outcome(
-                        student, "failed",
-                        f"grading took longer than {self.limit:.0f} s and was stopped", "grader"))
+                    finished.append(
+                        Outcome(
+                            student,
+                            "failed",
+                            f"grading took longer than {self.limit:.0f} s and was stopped",
+                            "grader",
+                        )
+                    )
                     starting.update([self._start()])
         for process, connection in self.idle:
             connection.send(None)
@@ -431,8 +452,14 @@ def _record(settings: Settings, config: Config, outcome: Outcome) -> None:
     for name in outcome.notebooks:
         path = settings.course / "autograded" / student / assignment / f"{name}.ipynb"
         notebook = nbformat.read(path, as_version=4)
-        resources = {"nbgrader": {"student": student, "assignment": assignment,
-                                  "notebook": name, "db_url": db_url}}
+        resources = {
+            "nbgrader": {
+                "student": student,
+                "assignment": assignment,
+                "notebook": name,
+                "db_url": db_url,
+            }
+        }
         for step in (SaveAutoGrades, AssignLatePenalties):
             step(config=config).preprocess(notebook, resources)
 
@@ -448,8 +475,12 @@ def _summarise(settings: Settings, config: Config, outcome: Outcome) -> None:
             penalty = submission.late_submission_penalty or 0
             outcome.score = submission.score - penalty
             outcome.max_score = submission.max_score
-            flagged = [grade.name for notebook in submission.notebooks
-                       for grade in notebook.grades if grade.needs_manual_grade]
+            flagged = [
+                grade.name
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+                if grade.needs_manual_grade
+            ]
         else:
             flagged = []
     if outcome.status != "graded":
@@ -461,25 +492,42 @@ def _summarise(settings: Settings, config: Config, outcome: Outcome) -> None:
 
 
 def _note_text(note: dict) -> str:
-    return f"{note['notebook']}, {note['cell']}: {note['message']}" if note["cell"] else (
-        f"{note['notebook']}: {note['message']}")
+    return (
+        f"{note['notebook']}, {note['cell']}: {note['message']}"
+        if note["cell"]
+        else (f"{note['notebook']}: {note['message']}")
+    )
 
 
 def _write_csv(settings: Settings, outcomes: list[Outcome]) -> Path:
     path = settings.report_dir / f"{settings.assignment}.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "assignment", "score", "max_score", "status", "seconds",
-                         "notes", "needs_human_because"])
+        writer.writerow(
+            [
+                "student_id",
+                "assignment",
+                "score",
+                "max_score",
+                "status",
+                "seconds",
+                "notes",
+                "needs_human_because",
+            ]
+        )
         for outcome in sorted(outcomes, key=lambda o: o.student):
-            writer.writerow([
-                outcome.student, settings.assignment,
-                "" if outcome.score is None else f"{outcome.score:g}",
-                "" if outcome.max_score is None else f"{outcome.max_score:g}",
-                "needs a human" if outcome.needs_human else "ok", f"{outcome.seconds:.1f}",
-                "; ".join(_note_text(note) for note in outcome.notes if not note["human"]),
-                "; ".join(outcome.reasons),
-            ])
+            writer.writerow(
+                [
+                    outcome.student,
+                    settings.assignment,
+                    "" if outcome.score is None else f"{outcome.score:g}",
+                    "" if outcome.max_score is None else f"{outcome.max_score:g}",
+                    "needs a human" if outcome.needs_human else "ok",
+                    f"{outcome.seconds:.1f}",
+                    "; ".join(_note_text(note) for note in outcome.notes if not note["human"]),
+                    "; ".join(outcome.reasons),
+                ]
+            )
     return path
 
 
@@ -491,34 +539,41 @@ def grade_assignment(settings: Settings) -> list[Outcome]:
     database = course / "gradebook.db"
     config = load_config(settings, course, f"sqlite:///{database}")
     if not database.exists():
-        raise UsageError(f"no gradebook at {database}: run `nbgrader generate_assignment "
-                         f"{settings.assignment}` first")
+        raise UsageError(
+            f"no gradebook at {database}: run `nbgrader generate_assignment "
+            f"{settings.assignment}` first"
+        )
     with Gradebook(config.CourseDirectory.db_url) as gradebook:
         try:
             gradebook.find_assignment(settings.assignment)
         except MissingEntry:
-            raise UsageError(f"assignment '{settings.assignment}' is not in the gradebook: run "
-                             f"`nbgrader generate_assignment {settings.assignment}` first") from None
+            raise UsageError(
+                f"assignment '{settings.assignment}' is not in the gradebook: run "
+                f"`nbgrader generate_assignment {settings.assignment}` first"
+            ) from None
     if settings.sandbox:
         if not _uses_sandbox(config):
             raise UsageError(
                 "nbgrader_config.py does not run student code in the sandbox: add "
                 "lossbook.grading.preprocessors.SandboxedExecute to "
-                "c.Autograde.autograde_preprocessors, or pass --no-sandbox (unsafe)")
+                "c.Autograde.autograde_preprocessors, or pass --no-sandbox (unsafe)"
+            )
         try:
             check_sandbox()
         except SandboxUnavailable as error:
             raise UsageError(str(error)) from None
     submitted = course / _course_dirs(config)[1]
-    students = sorted(path.parent.name for path in submitted.glob(f"*/{settings.assignment}")
-                      if path.is_dir())
+    students = sorted(
+        path.parent.name for path in submitted.glob(f"*/{settings.assignment}") if path.is_dir()
+    )
     if settings.students is not None:
         students = [student for student in students if student in settings.students]
     if not students:
         raise UsageError(f"no submissions in {submitted}/*/{settings.assignment}")
     settings.report_dir.mkdir(exist_ok=True)
-    notebooks = max(1, len(list((course / _course_dirs(config)[0] / settings.assignment)
-                                .glob("*.ipynb"))))
+    notebooks = max(
+        1, len(list((course / _course_dirs(config)[0] / settings.assignment).glob("*.ipynb")))
+    )
     per_notebook = config.SandboxedExecute.get("notebook_timeout", 900)
     limit = per_notebook * notebooks + START_SLACK_SECONDS
 
@@ -530,8 +585,13 @@ def grade_assignment(settings: Settings) -> list[Outcome]:
         snapshot = run_dir / "gradebook.db"
         _snapshot(database, snapshot)
         tqdm.monitor_interval = 0
-        bar = tqdm(total=len(students), unit="submission", desc=f"grading {settings.assignment}",
-                   disable=not settings.progress, file=sys.stderr)
+        bar = tqdm(
+            total=len(students),
+            unit="submission",
+            desc=f"grading {settings.assignment}",
+            disable=not settings.progress,
+            file=sys.stderr,
+        )
         human = 0
 
         def on_done(outcome: Outcome) -> None:
@@ -573,25 +633,47 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("assignment", help="assignment id, e.g. 02_regression")
     parser.add_argument("--course", default=".", help="course root (default: current folder)")
-    parser.add_argument("--jobs", "-j", type=int, default=0,
-                        help="submissions graded at once (default: one per CPU core)")
-    parser.add_argument("--timeout", type=int, default=None,
-                        help="wall-clock seconds per notebook (default: nbgrader_config.py's "
-                             "SandboxedExecute.notebook_timeout)")
-    parser.add_argument("--cell-timeout", type=int, default=None,
-                        help="seconds per cell (default: nbgrader_config.py's Execute.timeout)")
-    parser.add_argument("--student", action="append", dest="students",
-                        help="grade only this student (repeatable)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        help="submissions graded at once (default: one per CPU core)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=None,
+        help="wall-clock seconds per notebook (default: nbgrader_config.py's "
+        "SandboxedExecute.notebook_timeout)",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=None,
+        help="seconds per cell (default: nbgrader_config.py's Execute.timeout)",
+    )
+    parser.add_argument(
+        "--student", action="append", dest="students", help="grade only this student (repeatable)"
+    )
     parser.add_argument("--no-feedback", action="store_true", help="do not write feedback")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run student code WITHOUT the sandbox (unsafe; for machines "
-                             "without bubblewrap)")
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code WITHOUT the sandbox (unsafe; for machines without bubblewrap)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     settings = Settings(
-        course=Path(args.course), assignment=args.assignment, jobs=args.jobs,
-        timeout=args.timeout, cell_timeout=args.cell_timeout, sandbox=not args.no_sandbox,
-        feedback=not args.no_feedback, students=args.students, progress=not args.no_progress,
+        course=Path(args.course),
+        assignment=args.assignment,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        cell_timeout=args.cell_timeout,
+        sandbox=not args.no_sandbox,
+        feedback=not args.no_feedback,
+        students=args.students,
+        progress=not args.no_progress,
     )
     started = time.monotonic()
     try:

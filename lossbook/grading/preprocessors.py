@@ -160,13 +160,16 @@ def _size(value) -> int:
 def output_bytes(output: NotebookNode, images: bool = False) -> int:
     """Bytes of an output's text, or (``images=True``) of its images and PDFs."""
     kind = output.get("output_type")
+    if kind in ("stream", "error") and images:
+        return 0
     if kind == "stream":
-        return 0 if images else _size(output.get("text", ""))
+        return _size(output.get("text", ""))
     if kind == "error":
-        return 0 if images else _size(output.get("evalue", "")) + sum(
-            _size(line) for line in output.get("traceback", []))
-    return sum(_size(value) for mime, value in output.get("data", {}).items()
-               if _is_rich(mime) == images)
+        traceback = sum(_size(line) for line in output.get("traceback", []))
+        return _size(output.get("evalue", "")) + traceback
+    return sum(
+        _size(value) for mime, value in output.get("data", {}).items() if _is_rich(mime) == images
+    )
 
 
 def _cut(text, limit: int) -> str:
@@ -247,7 +250,8 @@ class OutputBudget:
 
 def _is_note(output: NotebookNode) -> bool:
     return output.get("output_type") == "stream" and str(output.get("text", "")).startswith(
-        NOTE_PREFIX)
+        NOTE_PREFIX
+    )
 
 
 def cap_cell_outputs(cell: NotebookNode, text_bytes: int, image_bytes: int) -> OutputBudget:
@@ -626,7 +630,8 @@ def suspicious_code(source: str, aliases: dict[str, str] | None = None) -> list[
                 elif isinstance(target, ast.Starred):
                     targets.append(target.value)
                 elif isinstance(target, (ast.Attribute, ast.Subscript)) and watched(
-                        target.value if isinstance(target, ast.Subscript) else target):
+                    target.value if isinstance(target, ast.Subscript) else target
+                ):
                     owner = target.value if isinstance(target, ast.Subscript) else target
                     findings.append((line, f"assigns to {watched(owner)}"))
                 elif isinstance(target, ast.Name) and target.id.startswith("check_"):
@@ -726,9 +731,9 @@ class SandboxedExecute(Execute):
     max_output_bytes = Integer(
         100_000, help="Bytes of text output kept per cell (the rest is cut, with a note)."
     ).tag(config=True)
-    max_image_bytes = Integer(
-        2_000_000, help="Bytes of images (figures) kept per cell."
-    ).tag(config=True)
+    max_image_bytes = Integer(2_000_000, help="Bytes of images (figures) kept per cell.").tag(
+        config=True
+    )
     shutdown_kernel = Unicode("immediate").tag(config=True)
 
     def __init__(self, **kwargs):
@@ -818,8 +823,9 @@ class SandboxedExecute(Execute):
             log = self.km.kernel_log() if hasattr(self.km, "kernel_log") else ""
             detail = f"{type(error).__name__}: {error}" + (f"; kernel log: {log}" if log else "")
             if first:
-                raise GradingEnvironmentError(f"the grading kernel could not start: {detail}"
-                                              ) from error
+                raise GradingEnvironmentError(
+                    f"the grading kernel could not start: {detail}"
+                ) from error
             raise _KernelStartFailed(detail) from error
 
     def _timeout_for(self, cell: NotebookNode, deadline: float) -> int:
@@ -947,8 +953,10 @@ class SandboxedExecute(Execute):
     def _update_display_id(self, display_id, msg):
         data = msg.get("content", {}).get("data", {})
         probe = nbformat.v4.new_output("display_data", data=data)
-        if (output_bytes(probe) <= self.max_output_bytes
-                and output_bytes(probe, images=True) <= self.max_image_bytes):
+        if (
+            output_bytes(probe) <= self.max_output_bytes
+            and output_bytes(probe, images=True) <= self.max_image_bytes
+        ):
             super()._update_display_id(display_id, msg)
 
     def handle_comm_msg(self, outs, msg, cell_index):
@@ -966,8 +974,7 @@ class SandboxedExecute(Execute):
                 cut.append(f"printed {budget.text_total} bytes: cut to {budget.text_kept}")
             if budget.images_dropped:
                 cut.append(f"{budget.images_dropped} bytes of images left out")
-            _note(self, self._resources_for_notes, cell_label(self.nb.cells, index),
-                  "; ".join(cut))
+            _note(self, self._resources_for_notes, cell_label(self.nb.cells, index), "; ".join(cut))
 
 
 # -- scoring --------------------------------------------------------------------------------
@@ -991,8 +998,18 @@ def sealed_spans(source: str, names: set[str]) -> tuple[list[tuple[int, int]], b
     tree = _parse(source)
     if tree is None:
         return [], False
-    conditional = (ast.If, ast.IfExp, ast.While, ast.Try, ast.BoolOp, ast.FunctionDef,
-                   ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.comprehension)
+    conditional = (
+        ast.If,
+        ast.IfExp,
+        ast.While,
+        ast.Try,
+        ast.BoolOp,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.Lambda,
+        ast.ClassDef,
+        ast.comprehension,
+    )
 
     def is_check(node: ast.AST) -> bool:
         if not isinstance(node, ast.Call):

@@ -159,7 +159,7 @@ def _process_table() -> dict[int, tuple[int, int]]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: the fields follow the last ')'.
-        fields = stat[stat.rindex(b")") + 2:].split()
+        fields = stat[stat.rindex(b")") + 2 :].split()
         table[int(entry.name)] = (int(fields[1]), int(fields[19]))
     return table
 
@@ -385,8 +385,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 inits = [pid for pid, (parent, _) in table.items() if parent == process.pid]
                 if len(inits) != 1:
                     return killed
-                children = sorted((start, pid) for pid, (parent, start) in table.items()
-                                  if parent == inits[0])
+                children = sorted(
+                    (start, pid) for pid, (parent, start) in table.items() if parent == inits[0]
+                )
                 if not children:
                     return killed
                 kernel = children[0][1]

@@ -41,16 +41,25 @@ LOSSES = (
     Exercise("mae", "l1_loss", "return (input - target).abs().mean()", hidden_points=1),
 )
 EXTRA = (
-    Exercise("huber", "huber_loss", (
-        "residual = (input - target).abs()\n"
-        "    quadratic = 0.5 * residual ** 2\n"
-        "    linear = residual - 0.5\n"
-        "    return torch.where(residual < 1.0, quadratic, linear).mean()"
-    )),
-    Exercise("smooth_l1", "smooth_l1_loss", (
-        "residual = (input - target).abs()\n"
-        "    return torch.where(residual < 1.0, 0.5 * residual ** 2, residual - 0.5).mean()"
-    ), hidden_points=1),
+    Exercise(
+        "huber",
+        "huber_loss",
+        (
+            "residual = (input - target).abs()\n"
+            "    quadratic = 0.5 * residual ** 2\n"
+            "    linear = residual - 0.5\n"
+            "    return torch.where(residual < 1.0, quadratic, linear).mean()"
+        ),
+    ),
+    Exercise(
+        "smooth_l1",
+        "smooth_l1_loss",
+        (
+            "residual = (input - target).abs()\n"
+            "    return torch.where(residual < 1.0, 0.5 * residual ** 2, residual - 0.5).mean()"
+        ),
+        hidden_points=1,
+    ),
 )
 ASSIGNMENTS = {"ps1": LOSSES, "ps2": EXTRA}
 
@@ -79,17 +88,20 @@ def _release_values(reference: str) -> list:
 def source_notebook(exercises: tuple[Exercise, ...]) -> nbformat.NotebookNode:
     """The instructor's notebook: solutions, visible tests and hidden tests."""
     cells = [
-        nbformat.v4.new_markdown_cell("# Regression losses\n\nWrite each loss with tensor operations."),
+        nbformat.v4.new_markdown_cell(
+            "# Regression losses\n\nWrite each loss with tensor operations."
+        ),
         nbformat.v4.new_code_cell(
-            "import torch\n"
-            "from lossbook.grading import REGRESSION_CASES, check_close, check_fixed",
+            "import torch\nfrom lossbook.grading import REGRESSION_CASES, check_close, check_fixed",
             metadata=_meta("imports", grade=False, solution=False, locked=True),
         ),
     ]
     for exercise in exercises:
         expected = _release_values(exercise.reference)
         cells += [
-            nbformat.v4.new_markdown_cell(f"## `{exercise.name}`\n\nThe mean, like torch's default."),
+            nbformat.v4.new_markdown_cell(
+                f"## `{exercise.name}`\n\nThe mean, like torch's default."
+            ),
             nbformat.v4.new_code_cell(
                 f"def {exercise.name}(input, target):\n"
                 f'    """{exercise.reference} with reduction="mean"."""\n'
@@ -101,8 +113,9 @@ def source_notebook(exercises: tuple[Exercise, ...]) -> nbformat.NotebookNode:
             nbformat.v4.new_code_cell(
                 f'"""{exercise.name} matches torch on small cases."""\n'
                 f'check_close({exercise.name}, "{exercise.reference}", REGRESSION_CASES)',
-                metadata=_meta(f"test_{exercise.name}", grade=True, solution=False, locked=True,
-                               points=1),
+                metadata=_meta(
+                    f"test_{exercise.name}", grade=True, solution=False, locked=True, points=1
+                ),
             ),
             nbformat.v4.new_code_cell(
                 f'"""{exercise.name} matches values fixed at release."""\n'
@@ -110,13 +123,20 @@ def source_notebook(exercises: tuple[Exercise, ...]) -> nbformat.NotebookNode:
                 f"check_fixed({exercise.name}, REGRESSION_CASES, {expected!r},"
                 f' reference="{exercise.reference}")\n'
                 "### END HIDDEN TESTS",
-                metadata=_meta(f"test_{exercise.name}_hidden", grade=True, solution=False,
-                               locked=True, points=exercise.hidden_points),
+                metadata=_meta(
+                    f"test_{exercise.name}_hidden",
+                    grade=True,
+                    solution=False,
+                    locked=True,
+                    points=exercise.hidden_points,
+                ),
             ),
         ]
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3", "language": "python",
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
     }
     return notebook
 
@@ -125,7 +145,9 @@ def grading_env() -> dict[str, str]:
     """Environment for nbgrader subprocesses: the venv first on PATH (nbgrader runs alembic)."""
     env = dict(os.environ)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(REPO) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     return env
 
 
@@ -198,8 +220,13 @@ def insert_after(notebook: nbformat.NotebookNode, grade_id: str, source: str) ->
     notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
 
 
-def submit(course: Path, student: str, notebook: nbformat.NotebookNode | str,
-           assignment: str = "ps1", when: datetime.datetime | None = None) -> Path:
+def submit(
+    course: Path,
+    student: str,
+    notebook: nbformat.NotebookNode | str,
+    assignment: str = "ps1",
+    when: datetime.datetime | None = None,
+) -> Path:
     """Place a submission where ``nbgrader collect`` would; a ``str`` is written as raw file text."""
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
