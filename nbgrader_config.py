@@ -16,31 +16,31 @@ c.CourseDirectory.release_directory = "notebooks"
 # machine but still stops a runaway cell.
 c.Execute.timeout = 60
 
-# Autograding that can't be fooled, crashed or escaped (lossbook/grading/preprocessors.py,
-# lossbook/grading/sandbox.py). Classes are named by import path so that commands other than
+# Autograding that can't be fooled, crashed or escaped (lossbook/grader/preprocessors.py,
+# lossbook/grader/sandbox.py). Classes are named by import path so that commands other than
 # autograde and generate_feedback never import them. Student kernels run under bubblewrap
 # (`apt-get install -y bubblewrap`); `python -m lossbook grade ASSIGNMENT` grades a class in
 # parallel with these same settings.
 c.Autograde.sanitize_preprocessors = [
-    "lossbook.grading.preprocessors.RepairMetadata",
+    "lossbook.grader.preprocessors.RepairMetadata",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     # Replaces OverwriteCells.add_missing_cells, which in nbgrader 0.9.6 re-runs a deleted
     # test cell (full marks) and fails the whole submission when a grade id was renamed.
-    "lossbook.grading.preprocessors.RestoreTestCells",
-    "lossbook.grading.preprocessors.FlagSuspiciousCode",
-    "lossbook.grading.preprocessors.InjectGraderSetup",
+    "lossbook.grader.preprocessors.RestoreTestCells",
+    "lossbook.grader.preprocessors.FlagSuspiciousCode",
+    "lossbook.grader.preprocessors.InjectGraderSetup",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "lossbook.grading.preprocessors.SandboxedExecute",
-    "lossbook.grading.preprocessors.VerifySeals",
+    "lossbook.grader.preprocessors.SandboxedExecute",
+    "lossbook.grader.preprocessors.VerifySeals",
     "nbgrader.preprocessors.IgnorePattern",
     "nbgrader.preprocessors.LimitOutput",
-    "lossbook.grading.preprocessors.LimitOutputBytes",
-    "lossbook.grading.preprocessors.RecordNotes",
+    "lossbook.grader.preprocessors.LimitOutputBytes",
+    "lossbook.grader.preprocessors.RecordNotes",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -56,8 +56,8 @@ c.LimitOutputBytes.max_image_bytes = 2_000_000
 # got), then the hidden source is removed.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "lossbook.grading.preprocessors.HiddenTestFeedback",
+    "lossbook.grader.preprocessors.HiddenTestFeedback",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "lossbook.grading.preprocessors.LimitOutputBytes",
+    "lossbook.grader.preprocessors.LimitOutputBytes",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

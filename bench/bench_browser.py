@@ -2,7 +2,7 @@
 
 The browser half of the widget benchmark (``bench/bench_widgets.py`` times
 the kernel side). It starts JupyterLab on localhost (live kernel), opens a
-notebook showing every widget of :data:`lossbook.widgets.WIDGETS` in headless
+notebook showing every widget of :data:`lossbook.course.widgets.WIDGETS` in headless
 Chromium (``tests/browser.py``), and measures, in the page:
 
 - **step → plot**: for one arrow-key press on a slider, the time from the
@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from lossbook import widgets  # noqa: E402  (after the sys.path entry above)
+from lossbook.course import widgets  # noqa: E402  (after the sys.path entry above)
 from tests import browser  # noqa: E402
 
 STEP_TARGET_MS = 60.0

@@ -10,7 +10,7 @@ medians, and the ratio is ours / torch. The target is a ratio of at most 2.0.
 Cases: ``cross_entropy`` at 4096 × 1000 and 512 × 32000 (class-index targets),
 ``mse_loss`` and ``binary_cross_entropy_with_logits`` at 10⁶ elements. With
 ``--mse-variants`` it also times the ways of writing MSE's square and mean
-that ``lossbook.regression.mse_loss`` chose between.
+that ``lossbook.losses.regression.mse_loss`` chose between.
 
 A loss whose module is missing is reported as such and skipped, so the script
 runs while the package is being written.
@@ -35,9 +35,9 @@ import torch.nn.functional as torch_F
 
 TARGET_RATIO = 2.0
 FAMILY = {
-    "cross_entropy": "lossbook.classification",
-    "binary_cross_entropy_with_logits": "lossbook.binary",
-    "mse_loss": "lossbook.regression",
+    "cross_entropy": "lossbook.losses.classification",
+    "binary_cross_entropy_with_logits": "lossbook.losses.binary",
+    "mse_loss": "lossbook.losses.regression",
 }
 
 
@@ -147,7 +147,7 @@ def run_cases(repeats: int, only: str | None) -> None:
 
 def run_mse_variants(repeats: int) -> None:
     """MSE's element-wise square and its mean, written four ways, against torch's fused kernel."""
-    from lossbook._reduction import apply_reduction
+    from lossbook.losses._reduction import apply_reduction
 
     def mse_pow_mean(input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return ((input - target) ** 2).mean()

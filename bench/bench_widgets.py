@@ -1,16 +1,16 @@
 """How fast do the course's widgets answer a slider? Python side, headless.
 
-For every widget in :data:`lossbook.widgets.WIDGETS`:
+For every widget in :data:`lossbook.course.widgets.WIDGETS`:
 
 - static build: building the widget in static mode (new figure, first full
   draw, PNG), which is what a grader or a front end without widgets pays once;
-- live update: with :func:`lossbook.widgets.force_live`, the time from a
+- live update: with :func:`lossbook.course.widgets.force_live`, the time from a
   programmatic ``slider.value = v`` to the new PNG in the ``Image`` widget
   (observers run synchronously), over ``--updates`` changes spread over all
   sliders, each slider swept across its range.
 
 Then (unless ``--no-paths``) the rendering paths the widgets could use, on
-one widget, so the choice in lossbook.widgets can be re-checked:
+one widget, so the choice in lossbook.course.widgets can be re-checked:
 
 - new figure per update (what the issue measured: 74–142 ms);
 - one reused figure, full redraw, fast PNG;
@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lossbook import plots, widgets
+from lossbook.course import plots, widgets
 
 TARGET_P95_MS = 15.0
 STATIC_TARGET_MS = 300.0

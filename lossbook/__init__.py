@@ -1,13 +1,14 @@
-"""lossbook: PyTorch's loss functions, readable and proven equal to torch.
+"""lossbook: PyTorch's loss functions, readable and proven equal to torch, and the course built on them.
 
-- :mod:`lossbook.functional`: every loss, torch's names and parameters.
-- :mod:`lossbook.pipeline`: the cross-entropy pipeline, every intermediate by name.
-- :mod:`lossbook.plots` and :mod:`lossbook.widgets`: the course's figures and sliders.
-- :mod:`lossbook.grading`: checks for the course's exercises that name the mistake.
-- :func:`lossbook.diagnose`: inspects a loss call and names each likely mistake, with the fix.
+Four layers, one folder each; a module imports only from its own layer and the ones below:
+
+1. :mod:`lossbook.losses` — the losses, from tensor primitives, and the cross-entropy pipeline;
+   :mod:`lossbook.functional` is their face (torch's names and parameters).
+2. :mod:`lossbook.course` — what the chapters use: training, ``diagnose``, plots, widgets, data.
+3. :mod:`lossbook.checks` — what a notebook's test cells import: checks that name the mistake.
+4. :mod:`lossbook.grader` — the instructor's side: nbgrader preprocessors, sandbox, batch grading.
+
+This file imports nothing, so ``import lossbook.functional`` loads only the losses.
 """
 
-from lossbook.diagnose import diagnose
-
 __version__ = "0.1.0"
-__all__ = ["diagnose"]

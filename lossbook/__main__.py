@@ -1,6 +1,6 @@
 """Command line: ``python -m lossbook grade ASSIGNMENT [--jobs N] [--timeout S]``.
 
-``grade`` autogrades a whole class in parallel, in a sandbox (see :mod:`lossbook.grading.batch`);
+``grade`` autogrades a whole class in parallel, in a sandbox (see :mod:`lossbook.grader.batch`);
 run it from the course root (where ``nbgrader_config.py`` is), or pass ``--course``.
 """
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
         usage = "\n".join(f"  {name:8} {what}" for name, what in COMMANDS.items())
         print(f"usage: python -m lossbook COMMAND ...\n\ncommands:\n{usage}", file=sys.stderr)
         return 2
-    from lossbook.grading.batch import main as grade
+    from lossbook.grader.batch import main as grade
 
     return grade(argv[1:])
 

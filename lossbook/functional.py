@@ -19,29 +19,29 @@ family                  losses
 ======================  ==============================================
 """
 
-from lossbook.activations import log_sigmoid, log_softmax, sigmoid, softmax
-from lossbook.binary import (
+from lossbook.losses.activations import log_sigmoid, log_softmax, sigmoid, softmax
+from lossbook.losses.binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     multilabel_soft_margin_loss,
     sigmoid_focal_loss,
     soft_margin_loss,
 )
-from lossbook.classification import (
+from lossbook.losses.classification import (
     cross_entropy,
     multi_margin_loss,
     multilabel_margin_loss,
     nll_loss,
 )
-from lossbook.divergence import kl_div
-from lossbook.ranking import (
+from lossbook.losses.divergence import kl_div
+from lossbook.losses.ranking import (
     cosine_embedding_loss,
     hinge_embedding_loss,
     margin_ranking_loss,
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from lossbook.regression import (
+from lossbook.losses.regression import (
     gaussian_nll_loss,
     huber_loss,
     l1_loss,
@@ -49,7 +49,7 @@ from lossbook.regression import (
     poisson_nll_loss,
     smooth_l1_loss,
 )
-from lossbook.sequence import ctc_loss
+from lossbook.losses.sequence import ctc_loss
 
 __all__ = [
     # The 22 losses, in torch's documentation order, then torchvision's focal loss.

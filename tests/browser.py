@@ -15,7 +15,7 @@ chapter run) and ``bench/bench_browser.py`` (how fast, seen from the page).
   of its own, runs all cells from the Run menu, waits until the kernel is
   idle, and opens the next notebook in the same JupyterLab.
 - :class:`WidgetHandle` reaches a lossbook widget through the DOM hooks of
-  :mod:`lossbook.widgets`: ``lossbook-widget``, ``lossbook-slider-<name>``,
+  :mod:`lossbook.course.widgets`: ``lossbook-widget``, ``lossbook-slider-<name>``,
   ``lossbook-plot``, ``lossbook-values``.
 """
 
@@ -58,7 +58,7 @@ CHROMIUM_ARGS = (
 )
 VIEWPORT = {"width": 1400, "height": 1000}
 
-# Left out of the server's environment: the first two make lossbook.widgets draw
+# Left out of the server's environment: the first two make lossbook.course.widgets draw
 # static PNGs (the browser needs live sliders); MPLBACKEND=Agg (make test) would
 # keep the chapters' matplotlib figures from showing inline.
 STATIC_MODE_VARIABLES = ("LOSSBOOK_STATIC", "NBGRADER_EXECUTION", "MPLBACKEND")
@@ -357,7 +357,7 @@ def write_widgets_notebook(
     """
     import nbformat
 
-    first = "from lossbook import widgets" + (f"\n\n{setup}" if setup else "")
+    first = "from lossbook.course import widgets" + (f"\n\n{setup}" if setup else "")
     cells = [nbformat.v4.new_code_cell(first)]
     cells += [nbformat.v4.new_code_cell(widget_call(name)) for name in names]
     cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]

@@ -22,14 +22,14 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lossbook.grading import batch
-from lossbook.grading.preprocessors import (
+from lossbook.grader import batch
+from lossbook.grader.preprocessors import (
     TRUNCATION_NOTE,
     cap_cell_outputs,
     sealed_spans,
     suspicious_code,
 )
-from lossbook.grading.sandbox import SandboxedKernelManager
+from lossbook.grader.sandbox import SandboxedKernelManager
 from tests.adversarial import synthetic
 from tests.adversarial.synthetic import LOSSES, answer, insert_after, solved
 
@@ -93,13 +93,13 @@ MONKEYPATCH = (
     "import builtins\n"
     "import torch\n"
     "import torch.nn.functional as F\n"
-    "import lossbook.grading.checks\n"
+    "import lossbook.checks.checks\n"
     "F.mse_loss = lambda input, target, **kwargs: torch.tensor(0.0)\n"
     "torch.allclose = lambda *args, **kwargs: True\n"
     "torch.isclose = lambda a, b, **kwargs: torch.ones_like(a, dtype=torch.bool)\n"
     "builtins.abs = lambda value: 0\n"
-    "lossbook.grading.checks.check_close = lambda *args, **kwargs: None\n"
-    "lossbook.grading.check_fixed = lambda *args, **kwargs: None\n"
+    "lossbook.checks.checks.check_close = lambda *args, **kwargs: None\n"
+    "lossbook.checks.check_fixed = lambda *args, **kwargs: None\n"
     "\n"
 )
 REBIND = "check_close = lambda *args, **kwargs: None\ncheck_fixed = check_close\n\n"
@@ -189,7 +189,7 @@ SUBMISSIONS = [
             "suspicious code, line 5: assigns to torch.nn.functional.mse_loss",
             "suspicious code, line 6: assigns to torch.allclose",
             "suspicious code, line 8: assigns to builtins.abs",
-            "suspicious code, line 9: assigns to lossbook.grading.checks.check_close",
+            "suspicious code, line 9: assigns to lossbook.checks.checks.check_close",
         ),
         human=True,
     ),

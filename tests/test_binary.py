@@ -1,4 +1,4 @@
-"""lossbook.binary: hand-computed values, parity with torch, gradients, properties, edge cases."""
+"""lossbook.losses.binary: hand-computed values, parity with torch, gradients, properties, edge cases."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lossbook.functional as lb_F
-from lossbook._validation import LossInputError
-from lossbook.binary import _ClampedBinaryCrossEntropy
+from lossbook.losses._validation import LossInputError
+from lossbook.losses.binary import _ClampedBinaryCrossEntropy
 from tests.focal_reference import sigmoid_focal_loss as reference_focal_loss
 from tests.parity import TOLERANCES, assert_gradcheck, assert_same_loss
 

@@ -3,7 +3,7 @@
 One JupyterLab server (live kernels: no ``LOSSBOOK_STATIC``) and one headless
 Chromium serve the whole module (see ``tests/browser.py``). It checks that
 
-- a notebook displaying every widget of :mod:`lossbook.widgets` runs without
+- a notebook displaying every widget of :mod:`lossbook.course.widgets` runs without
   errors and shows live widgets, each with its sliders, plot and numbers;
 - on every slider of every widget, arrow keys move the value by its step,
   the numbers follow, the plot's pixels change, and going back restores the
@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lossbook import widgets
+from lossbook.course import widgets
 from tests import browser
 
 pytestmark = pytest.mark.slow
@@ -227,7 +227,7 @@ def test_course_notebook_runs_in_the_browser(lab, context, chapters_page, notebo
         source = (browser.REPO / "solutions" / notebook).read_text()
         if "widgets." in source:
             assert page.page.locator(".lossbook-widget").count() > 0, (
-                f"{notebook} uses lossbook.widgets but shows no live widget"
+                f"{notebook} uses lossbook.course.widgets but shows no live widget"
             )
         page.screenshot(browser.ARTIFACTS / f"{assignment}.png")
 

@@ -11,14 +11,14 @@ import torch.nn.functional as torch_F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lossbook.activations import log_softmax
-from lossbook.classification import (
+from lossbook.losses.activations import log_softmax
+from lossbook.losses.classification import (
     cross_entropy,
     multi_margin_loss,
     multilabel_margin_loss,
     nll_loss,
 )
-from lossbook._validation import ClassIndexError, LossInputError
+from lossbook.losses._validation import ClassIndexError, LossInputError
 from tests.parity import TOLERANCES, assert_gradcheck, assert_same_loss
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -441,7 +441,7 @@ def test_a_scalar_input_has_no_class_dimension(name):
 
 
 def test_log_softmax_is_the_one_in_activations():
-    """cross_entropy builds on lossbook.activations.log_softmax (no second copy)."""
+    """cross_entropy builds on lossbook.losses.activations.log_softmax (no second copy)."""
     logits, target, _, _ = _case((4, 3))
     expected = -log_softmax(logits, dim=1)[torch.arange(4), target]
     torch.testing.assert_close(cross_entropy(logits, target, reduction="none"), expected,

@@ -1,4 +1,4 @@
-"""lossbook.diagnose: every rule fires on its mistake and stays silent once the mistake is fixed."""
+"""lossbook.course.diagnose: every rule fires on its mistake and stays silent once the mistake is fixed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import lossbook.functional as lb_F
-from lossbook.diagnose import RULES, Diagnosis, diagnose, explain_torch_error
+from lossbook.course.diagnose import RULES, Diagnosis, diagnose, explain_torch_error
 
 
 def generator(seed: int) -> torch.Generator:
@@ -743,7 +743,7 @@ def test_clean_report_says_so_and_shows_the_loss():
 
 
 def test_diagnose_imports_only_torch_and_loss_modules():
-    source = Path(__file__).parents[1] / "lossbook" / "diagnose.py"
+    source = Path(__file__).parents[1] / "lossbook" / "course" / "diagnose.py"
     imported = set()
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.Import):
@@ -753,7 +753,7 @@ def test_diagnose_imports_only_torch_and_loss_modules():
     outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names}
     assert {m.split(".")[0] for m in outside} == {"torch", "lossbook"}
     assert {m for m in outside if m.startswith("lossbook")} <= {
-        "lossbook._validation", "lossbook.activations", "lossbook._reduction"}
+        "lossbook.losses._validation", "lossbook.losses.activations", "lossbook.losses._reduction"}
 
 
 def test_double_softmax_over_the_wrong_dimension_says_so():

@@ -12,7 +12,7 @@ from tests.parity import torch_reference
 
 DEPRECATED = ("size_average", "reduce")
 LOSS_MODULES = ("regression", "binary", "classification", "divergence", "ranking", "sequence")
-PACKAGE = Path(lb_F.__file__).parent
+PACKAGE = Path(lb_F.__file__).parent / "losses"
 TORCH_LOSSES = {name for name in dir(torch_F) if name.endswith(("_loss", "_entropy")) or name in (
     "binary_cross_entropy_with_logits", "cross_entropy", "kl_div", "nll_loss")}
 

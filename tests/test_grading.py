@@ -1,4 +1,4 @@
-"""lossbook.grading: each misconception is named, right answers pass, and patching changes nothing.
+"""lossbook.checks: each misconception is named, right answers pass, and patching changes nothing.
 
 Every crafted wrong implementation below is what a learner with that
 misconception writes; the test asserts the feedback names exactly that
@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 
 import lossbook.functional as lb_F
-import lossbook.grading as G
-from lossbook.grading import _guard, checks
-from lossbook.grading.cases import binary_data, classification_data
-from lossbook.grading.mistakes import MISTAKES, REFERENCES, ce_from_log_probs
+import lossbook.checks as G
+from lossbook.checks import _guard, checks
+from lossbook.checks.cases import binary_data, classification_data
+from lossbook.checks.mistakes import MISTAKES, REFERENCES, ce_from_log_probs
 
 
 def failure(check, *args, **kwargs) -> str:
@@ -452,7 +452,7 @@ def test_the_error_hides_grading_frames_and_chained_exceptions():
     grading_frames = [
         frame
         for frame, _ in traceback.walk_tb(error.__traceback__)
-        if frame.f_globals.get("__name__", "").startswith("lossbook.grading")
+        if frame.f_globals.get("__name__", "").startswith("lossbook.checks")
     ]
     assert len(grading_frames) == 1  # the checks' internals are cut off
     assert grading_frames[0].f_locals.get("__tracebackhide__") is True
@@ -486,7 +486,7 @@ def test_a_learner_mutating_its_inputs_does_not_change_the_cases():
 
 
 def lying_in_grading(original, lie):
-    """``original``, except that it returns ``lie(...)`` when called from lossbook.grading."""
+    """``original``, except that it returns ``lie(...)`` when called from lossbook.checks."""
 
     def patched(*args, **kwargs):
         caller = sys._getframe(1).f_globals.get("__name__", "")
@@ -518,8 +518,8 @@ def patched_world(monkeypatch):
     monkeypatch.setattr(torch, "isclose", lambda a, b, **kw: torch.ones_like(a, dtype=torch.bool))
     monkeypatch.setattr(torch.testing, "assert_close", lambda *a, **k: None)
     monkeypatch.setattr(lb_F, "mse_loss", wrong_mse)
-    monkeypatch.setattr(sys.modules["lossbook.regression"], "mse_loss", wrong_mse)
-    monkeypatch.setattr(sys.modules["lossbook.classification"], "cross_entropy", everything_zero)
+    monkeypatch.setattr(sys.modules["lossbook.losses.regression"], "mse_loss", wrong_mse)
+    monkeypatch.setattr(sys.modules["lossbook.losses.classification"], "cross_entropy", everything_zero)
     monkeypatch.setattr(torch.Tensor, "tolist", lambda self: [0.0] * self.numel())
     monkeypatch.setattr(builtins, "abs", lying_in_grading(builtins.abs, lambda x: 0.0))
     monkeypatch.setattr(builtins, "float", lying_in_grading(builtins.float, lambda x=0.0: 0.0))
@@ -614,7 +614,7 @@ def test_release_values_round_trip_through_check_fixed():
 
 def test_fixed_values_do_not_depend_on_the_kernel(monkeypatch):
     values = G.release_values("softmax", G.LOGIT_CASES[:2])
-    monkeypatch.setattr(sys.modules["lossbook.activations"], "softmax", lambda z, dim=-1: z)
+    monkeypatch.setattr(sys.modules["lossbook.losses.activations"], "softmax", lambda z, dim=-1: z)
     G.check_close(softmax, cases=G.LOGIT_CASES[:2], fixed=values)
     G.check_close(softmax, fixed=list(zip(G.LOGIT_CASES[:2], values, strict=True)))
     with pytest.raises(ValueError, match="2 values for 3 cases"):

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as torch_F
 
-from lossbook.grading import (
+from lossbook.checks import (
     BINARY_CASES,
     MISTAKES,
     REFERENCES,
@@ -14,7 +14,7 @@ from lossbook.grading import (
     check_finite,
     check_grad,
 )
-from lossbook.grading.mistakes import resolve_reference
+from lossbook.checks.mistakes import resolve_reference
 
 MODERATE = tuple(case for case in BINARY_CASES if not case.extreme)
 TRIPLET_CASES = REFERENCES["triplet_margin_loss"].cases

@@ -46,7 +46,7 @@ def test_setup_cell_is_locked_and_imports_grading_before_student_code(assignment
     first_code = next(c for c in nb if c.cell_type == "code")
     meta = nbgrader_meta(first_code)
     assert meta.get("locked") and not meta.get("solution"), "the first code cell must be a locked setup cell"
-    assert "lossbook.grading" in first_code.source
+    assert "lossbook.checks" in first_code.source
     first_answer = next(i for i, c in enumerate(nb) if nbgrader_meta(c).get("solution"))
     assert nb.index(first_code) < first_answer
 

@@ -10,9 +10,9 @@ import torch.nn.functional as torch_F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lossbook._validation import LossInputError
-from lossbook.activations import log_softmax
-from lossbook.pipeline import CrossEntropySteps, cross_entropy_steps
+from lossbook.losses._validation import LossInputError
+from lossbook.losses.activations import log_softmax
+from lossbook.losses.pipeline import CrossEntropySteps, cross_entropy_steps
 from tests.parity import TOLERANCES
 
 REDUCTIONS = ("none", "mean", "sum")

@@ -1,4 +1,4 @@
-"""lossbook.plots: the palette, the figure helpers, the PNG writer and the static figures."""
+"""lossbook.course.plots: the palette, the figure helpers, the PNG writer and the static figures."""
 
 import ast
 import base64
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lossbook import plots
+from lossbook.course import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +152,7 @@ def test_static_figure_bundle_has_png_alt_text_and_plain_text():
     assert bundle["image/png"] in bundle["text/html"]
 
 
-@pytest.mark.parametrize("module", ["lossbook/plots.py", "lossbook/widgets.py"])
+@pytest.mark.parametrize("module", ["lossbook/course/plots.py", "lossbook/course/widgets.py"])
 def test_plotting_never_imports_pyplot(module):
     # pyplot keeps every figure alive in a global registry and, under the inline
     # backend, shows each one a second time after the cell.

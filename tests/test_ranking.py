@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lossbook.functional as lb_F
-from lossbook._validation import LossInputError
-from lossbook.ranking import pairwise_distance
+from lossbook.losses._validation import LossInputError
+from lossbook.losses.ranking import pairwise_distance
 from tests.parity import TOLERANCES, assert_gradcheck, assert_same_loss
 
 REDUCTIONS = ("none", "mean", "sum")

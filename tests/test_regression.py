@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lossbook.functional as lb_F
-from lossbook._validation import LossInputError
+from lossbook.losses._validation import LossInputError
 from tests.parity import assert_gradcheck, assert_same_loss
 
 REGRESSION = ("l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "poisson_nll_loss",

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lossbook.functional as lb_F
-from lossbook._validation import ClassIndexError, LossInputError
+from lossbook.losses._validation import ClassIndexError, LossInputError
 from tests.parity import TOLERANCES, assert_gradcheck, assert_same_loss
 
 INF = float("inf")

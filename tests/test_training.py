@@ -1,4 +1,4 @@
-"""lossbook.training: the seeded training loop, its metrics, checkup and check_diagnosis."""
+"""lossbook.course.training: the seeded training loop, its metrics, checkup and check_diagnosis."""
 
 import math
 
@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from lossbook.grading import GradingError, binary_data, classification_data
-from lossbook.training import (
+from lossbook.checks import GradingError, binary_data, classification_data
+from lossbook.course.training import (
     History,
     accuracies,
     check_diagnosis,

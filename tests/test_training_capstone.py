@@ -1,4 +1,4 @@
-"""Tests of the chapter-7 additions to lossbook.training (proposed for tests/test_training.py)."""
+"""Tests of the chapter-7 additions to lossbook.course.training (proposed for tests/test_training.py)."""
 
 import pytest
 import torch
@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from lossbook.grading import GradingError
-from lossbook.training import (
+from lossbook.checks import GradingError
+from lossbook.course.training import (
     ABSENT_CLASS_COUNTED,
     PLAIN_ACCURACY,
     PRECISION_INSTEAD_OF_RECALL,

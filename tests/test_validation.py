@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as torch_F
 
 import lossbook.functional as F
-from lossbook._validation import ClassIndexError, LossInputError
+from lossbook.losses._validation import ClassIndexError, LossInputError
 
 
 def _torch_error(name: str, *args, **kwargs) -> BaseException:
@@ -123,7 +123,7 @@ def test_unknown_reduction_lists_the_valid_ones(name, args):
 
 @given(st.lists(st.lists(st.sampled_from([0, 1, 2, 3]), max_size=4), min_size=1, max_size=3))
 def test_broadcast_shape_agrees_with_torch(shapes):
-    from lossbook._validation import broadcast_shape
+    from lossbook.losses._validation import broadcast_shape
 
     try:
         expected = tuple(torch.broadcast_shapes(*shapes))

@@ -1,4 +1,4 @@
-"""lossbook.widgets: static and live modes, the numbers each widget shows, and its display.
+"""lossbook.course.widgets: static and live modes, the numbers each widget shows, and its display.
 
 Static mode is what pytest gets by default (no kernel). Live mode is forced
 with ``force_live()``: ipywidgets then talk to a dummy comm, so sliders,
@@ -18,7 +18,7 @@ import torch.nn.functional as torch_F
 from ipywidgets.widgets import widget as widget_module
 from PIL import Image
 
-from lossbook import widgets
+from lossbook.course import widgets
 from tests.focal_reference import sigmoid_focal_loss as reference_focal_loss
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -80,7 +80,7 @@ def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: i
 
 def _release_values(reference: str) -> list:
     """The reference loss on the regression cases, as the hidden test's literal."""
-    from lossbook.grading import REGRESSION_CASES, release_values
+    from lossbook.checks import REGRESSION_CASES, release_values
 
     return release_values(reference, REGRESSION_CASES)
 
@@ -92,7 +92,7 @@ def source_notebook(exercises: tuple[Exercise, ...]) -> nbformat.NotebookNode:
             "# Regression losses\n\nWrite each loss with tensor operations."
         ),
         nbformat.v4.new_code_cell(
-            "import torch\nfrom lossbook.grading import REGRESSION_CASES, check_close, check_fixed",
+            "import torch\nfrom lossbook.checks import REGRESSION_CASES, check_close, check_fixed",
             metadata=_meta("imports", grade=False, solution=False, locked=True),
         ),
     ]

@@ -386,7 +386,7 @@ def encode_png(canvas: FigureCanvasAgg, *, level: int = 1) -> bytes:
 
     A minimal PNG writer (RGBA, "Up" row filter, one zlib stream) instead of
     Pillow's: it takes about half of Pillow's time for the same size (measured
-    in lossbook.widgets), and encoding is most of what a widget update costs.
+    in lossbook.course.widgets), and encoding is most of what a widget update costs.
     RGBA rather than RGB because Agg's buffer is RGBA: dropping alpha means a
     strided copy that costs more than compressing the constant alpha bytes.
     ``level`` is zlib's: 1 for frames during a drag, 6 for a PNG stored in a
@@ -673,7 +673,7 @@ def embedding_plot(
     from matplotlib.patches import Circle
 
     from lossbook.functional import triplet_margin_loss
-    from lossbook.ranking import pairwise_distance
+    from lossbook.losses.ranking import pairwise_distance
 
     a = np.asarray(anchor, dtype=float).reshape(2)
     p = np.asarray(positive, dtype=float).reshape(2)

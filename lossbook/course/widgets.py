@@ -2,7 +2,7 @@
 
 Usage in a chapter (the widget is the last expression of the cell)::
 
-    from lossbook import widgets
+    from lossbook.course import widgets
     widgets.regression_penalties()          # sliders delta, beta, residual
 
     w = widgets.cross_entropy_pipeline(logits=(2.0, 1.0, 0.1), target=0)
@@ -12,7 +12,7 @@ Usage in a chapter (the widget is the last expression of the cell)::
 Every widget is a :class:`LossWidget` made from the same three parts:
 
 1. :class:`Slider` specs (name, range, step, start value);
-2. a figure built ONCE with :mod:`lossbook.plots`, whose moving parts
+2. a figure built ONCE with :mod:`lossbook.course.plots`, whose moving parts
    (markers, curves a hyperparameter reshapes, bars) are *animated* artists;
 3. an ``update(state) -> values`` function that moves those artists and
    returns the numbers (computed with :mod:`lossbook.functional`).
@@ -48,7 +48,7 @@ diff image encoded by Pillow at zlib level 6 and, when not blitting, that
 full draw. The chosen path keeps one Agg figure per widget, caches its
 background (axes, ticks, labels, static curves) once, and per update restores
 the background, draws only the animated artists and encodes a PNG with
-:func:`lossbook.plots.encode_png` (zlib level 1, half of Pillow's time) into
+:func:`lossbook.course.plots.encode_png` (zlib level 1, half of Pillow's time) into
 an ``ipywidgets.Image``. Every widget, measured the same way over 120 slider
 changes: CPU p95 between 4 and 12 ms per update (the 15 ms budget), of which
 about 4 ms is the PNG; static build 60–250 ms of CPU. Torch runs on one
@@ -75,9 +75,9 @@ import torch
 from matplotlib.figure import Figure
 
 import lossbook.functional as F
-from lossbook._threads import one_torch_thread as _one_torch_thread
-from lossbook import plots
-from lossbook.pipeline import cross_entropy_steps
+from lossbook.course._threads import one_torch_thread as _one_torch_thread
+from lossbook.course import plots
+from lossbook.losses.pipeline import cross_entropy_steps
 
 # --------------------------------------------------------------------------- mode
 
@@ -1031,7 +1031,7 @@ def cross_entropy_pipeline(
     Panels: the logits, the probabilities (target class outlined, ``−log p``
     written above it), and the gradient of the loss with respect to the scaled
     logits ``z / T`` (``softmax − one_hot``; with respect to ``z`` itself it is
-    that divided by T). Computed with :func:`lossbook.pipeline.cross_entropy_steps`.
+    that divided by T). Computed with :func:`lossbook.losses.pipeline.cross_entropy_steps`.
 
     Sliders: ``logit_0`` … ``logit_{C−1}`` (−5 … 5), ``temperature`` (0.1 … 5).
     Values: ``logit_i``, ``temperature``, ``probs`` (list), ``loss``, ``grad`` (list).

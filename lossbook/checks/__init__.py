@@ -16,20 +16,20 @@ loss and comparison primitive is captured when it is imported, so a learner's
 cell that later patches ``torch.nn.functional.mse_loss``, ``torch.allclose``,
 ``lossbook.functional`` or a builtin cannot change a verdict.
 
-- :mod:`lossbook.grading.checks`: ``check_close`` (a function against a
+- :mod:`lossbook.checks.checks`: ``check_close`` (a function against a
   reference), ``check_fixed`` / ``release_values`` (against values fixed at
   release), ``check_value`` (a number computed by hand), ``check_grad``
   (autograd gradients), ``check_no_torch_loss`` (no ready-made loss used),
   ``check_finite`` (stable at logits of ±1e4), ``check_trains`` (a seeded
   training run reaches an accuracy).
-- :mod:`lossbook.grading.cases`: seeded inputs, smallest first
+- :mod:`lossbook.checks.cases`: seeded inputs, smallest first
   (``REGRESSION_CASES``, ``BINARY_CASES``, ``MULTICLASS_CASES``, ...).
-- :mod:`lossbook.grading.mistakes`: the catalogue of misconceptions and the
+- :mod:`lossbook.checks.mistakes`: the catalogue of misconceptions and the
   references they belong to.
 """
 
-from lossbook.grading import _guard
-from lossbook.grading.cases import (
+from lossbook.checks import _guard
+from lossbook.checks.cases import (
     BINARY_CASES,
     BINARY_LOGIT_CASES,
     LOG_PROB_CASES,
@@ -45,7 +45,7 @@ from lossbook.grading.cases import (
     multiclass_cases,
     regression_cases,
 )
-from lossbook.grading.checks import (
+from lossbook.checks.checks import (
     GradingError,
     check_close,
     check_finite,
@@ -56,8 +56,8 @@ from lossbook.grading.checks import (
     check_value,
     release_values,
 )
-from lossbook.grading.choices import check_loss_choice
-from lossbook.grading.mistakes import MISTAKES, REFERENCES, Mistake, mistakes_for
+from lossbook.checks.choices import check_loss_choice
+from lossbook.checks.mistakes import MISTAKES, REFERENCES, Mistake, mistakes_for
 
 _TRAINING_CHECKS = frozenset(
     {"check_balanced_accuracy", "check_class_weights", "check_classification_loss", "check_diagnosis"}
@@ -65,12 +65,12 @@ _TRAINING_CHECKS = frozenset(
 
 
 def __getattr__(name: str):
-    """The checks that train a model live in lossbook.training, which imports this package:
+    """The checks that train a model live in lossbook.course.training, which imports this package:
     loaded on first use (PEP 562), so both import orders work and the grader seals them."""
     if name in _TRAINING_CHECKS:
-        import lossbook.training
+        import lossbook.course.training
 
-        return getattr(lossbook.training, name)
+        return getattr(lossbook.course.training, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,7 +1,7 @@
 """Run a learner's kernel inside a bubblewrap sandbox while a notebook is autograded.
 
 :class:`SandboxedKernelManager` is a ``jupyter_client`` kernel manager: nbgrader's execute step
-(``lossbook.grading.preprocessors.SandboxedExecute``) starts every grading kernel through it.
+(``lossbook.grader.preprocessors.SandboxedExecute``) starts every grading kernel through it.
 The kernel command is wrapped in Debian's ``bwrap`` (package ``bubblewrap``) and a tiny launcher
 that lowers resource limits before ``ipykernel`` starts.
 
@@ -31,9 +31,9 @@ What it does not protect against
 --------------------------------
 - **Cheating inside the kernel.** The learner's code and the test cells share one Python
   process. The checks capture their references at import, and the grader requires a per-run
-  seal from each passing test cell (see :mod:`lossbook.grading.seal`), but code that digs
+  seal from each passing test cell (see :mod:`lossbook.checks.seal`), but code that digs
   through the interpreter's memory can still forge a pass. The batch command flags such code
-  for a human (:func:`lossbook.grading.preprocessors.suspicious_code`).
+  for a human (:func:`lossbook.grader.preprocessors.suspicious_code`).
 - **Kernel exploits.** bubblewrap relies on Linux namespaces; a kernel bug that escapes them
   escapes the sandbox. Use a VM or a separate machine for untrusted classes at scale.
 - **Disk, CPU share and wall time.** Files written to the working copy count against
@@ -58,7 +58,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Bytes, Integer, List, Unicode, default
 
-from lossbook.grading.seal import KEY_FILE_VARIABLE
+from lossbook.checks.seal import KEY_FILE_VARIABLE
 
 GIB = 1024**3
 MIB = 1024**2
@@ -206,7 +206,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     seal_key = Bytes(
         None,
         allow_none=True,
-        help="Secret for this run's seals (see lossbook.grading.seal); set by the grader.",
+        help="Secret for this run's seals (see lossbook.checks.seal); set by the grader.",
     )
 
     async def _async_pre_start_kernel(self, **kw):

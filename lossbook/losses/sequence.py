@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import check_ctc_arguments, check_reduction
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import check_ctc_arguments, check_reduction
 
 
 def ctc_loss(

@@ -1,7 +1,7 @@
 """Regression losses: how far a real-valued prediction lies from its target.
 
 Each loss is a penalty on the error ``d = input − target``, applied element by
-element, then reduced by :func:`lossbook._reduction.apply_reduction`:
+element, then reduced by :func:`lossbook.losses._reduction.apply_reduction`:
 
 - ``l1_loss`` (MAE, ``|d|``) and ``mse_loss`` (``d²``): the two ends;
 - ``huber_loss`` and ``smooth_l1_loss``: quadratic near 0, linear far away;
@@ -19,8 +19,8 @@ import math
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import (
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import (
     LossInputError,
     check_broadcastable,
     check_elementwise_weight,

@@ -7,15 +7,15 @@ Every check either returns quietly (the cell passes) or raises
 - expected vs got;
 - when the wrong answer equals a known wrong variant on every case where that
   variant differs from the reference, the misconception's name, what the wrong
-  answer computes, and the fix (see :mod:`lossbook.grading.mistakes`);
+  answer computes, and the fix (see :mod:`lossbook.checks.mistakes`);
 - when the learner's function raises, the exception's type and first line, and
   the confusion it usually comes from (class indices vs one-hot, ...).
 
 References are named by string (``"mse_loss"``, ``"cross_entropy"``,
 ``"softmax"``, aliases ``"mse"``, ``"mae"``, ``"ce"``, ...; see
-``lossbook.grading.mistakes.REFERENCES``) or passed as a function of
+``lossbook.checks.mistakes.REFERENCES``) or passed as a function of
 ``torch.nn.functional`` / ``lossbook.functional``; either way the check uses
-the original captured when :mod:`lossbook.grading` was imported. Hidden tests
+the original captured when :mod:`lossbook.checks` was imported. Hidden tests
 should name references by string.
 
 Author errors (an unknown reference name, no cases) raise ``ValueError`` or
@@ -36,9 +36,9 @@ from typing import Any
 import torch
 
 from lossbook.functional import LOSSES as _LOSSES
-from lossbook.grading._guard import as_student, guarded
-from lossbook.grading.cases import Case, format_number
-from lossbook.grading.mistakes import (
+from lossbook.checks._guard import as_student, guarded
+from lossbook.checks.cases import Case, format_number
+from lossbook.checks.mistakes import (
     MISTAKES,
     Mistake,
     Reference,
@@ -663,7 +663,7 @@ def check_close(
         >>> check_close(lambda pred, target: ((pred - target) ** 2).sum(), "mse_loss")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: your function(pred, target) is not right.
+        lossbook.checks.checks.GradingError: your function(pred, target) is not right.
         ...
         This matches a known mistake: sum instead of mean (missing 1/N).
         ...
@@ -705,7 +705,7 @@ def check_fixed(
     let the feedback name a matching mistake.
 
     Example:
-        >>> from lossbook.grading.cases import REGRESSION_CASES
+        >>> from lossbook.checks.cases import REGRESSION_CASES
         >>> values = release_values("mse_loss", REGRESSION_CASES)
         >>> values[1]
         0.5625
@@ -813,7 +813,7 @@ def check_value(
         >>> check_value(2.25, what="the MSE", reference="mse_loss", inputs=inputs)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: the MSE: your answer 2.25 is not right.
+        lossbook.checks.checks.GradingError: the MSE: your answer 2.25 is not right.
         This matches a known mistake: sum instead of mean (missing 1/N).
         ...
     """
@@ -962,7 +962,7 @@ def check_grad(
         >>> check_grad(lambda pred, target: ((pred - target) ** 2).mean().item(), "mse_loss")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: the gradient of your function(pred, target) is not right.
+        lossbook.checks.checks.GradingError: the gradient of your function(pred, target) is not right.
         ...
     """
     __tracebackhide__ = True
@@ -1040,7 +1040,7 @@ _LOSS_MODULES = frozenset(
 def _library_name(module_name: Any) -> bool:
     if not _isinstance(module_name, str):
         return False
-    if module_name.startswith("lossbook.grading"):
+    if module_name.startswith("lossbook.checks"):
         return False
     return module_name.split(".")[0] in ("torch", "lossbook")
 
@@ -1091,7 +1091,7 @@ def check_no_torch_loss(
         >>> check_no_torch_loss(torch.nn.functional.mse_loss, torch.ones(2), torch.zeros(2))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: mse_loss calls torch.nn.functional.mse_loss, ...
+        lossbook.checks.checks.GradingError: mse_loss calls torch.nn.functional.mse_loss, ...
     """
     __tracebackhide__ = True
     names = _LOSS_NAMES | frozenset(forbid)
@@ -1156,7 +1156,7 @@ def check_finite(
         >>> check_finite(naive, reference="cross_entropy")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: naive(logits, target) returns nan on extreme inputs.
+        lossbook.checks.checks.GradingError: naive(logits, target) returns nan on extreme inputs.
         ...
         This matches a known mistake: no max-subtraction: exp overflows.
         ...
@@ -1343,7 +1343,7 @@ def check_trains(
             raised (e.g. a ``(N, 1)`` vs ``(N,)`` broadcast).
 
     Example:
-        >>> from lossbook.grading.cases import classification_data
+        >>> from lossbook.checks.cases import classification_data
         >>> accuracy = check_trains(lambda: torch.nn.Linear(2, 3), torch.nn.CrossEntropyLoss(),
         ...                         classification_data(), steps=100, min_accuracy=0.9)
         >>> accuracy > 0.9

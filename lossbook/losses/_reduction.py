@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from lossbook._validation import check_reduction
+from lossbook.losses._validation import check_reduction
 
 
 def apply_reduction(

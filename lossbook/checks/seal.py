@@ -3,18 +3,18 @@
 During autograding the grader adds one read-only cell before the submission's first cell. It runs
 :func:`install`, which
 
-1. imports :mod:`lossbook.grading` (so every reference a check uses is captured before any of
+1. imports :mod:`lossbook.checks` (so every reference a check uses is captured before any of
    the learner's code runs; the working folder is kept off ``sys.path`` while it does, so a
    learner's ``torch.py`` cannot stand in for torch);
 2. reads the run's secret key from the file the grader wrote for this kernel, and deletes it;
-3. wraps every public ``check_*`` of :mod:`lossbook.grading`: each call that returns (passes)
+3. wraps every public ``check_*`` of :mod:`lossbook.checks`: each call that returns (passes)
    displays a small seal, ``HMAC(key, session:n:line)``, with the line of the test cell that
    made the call;
 4. makes the kernel reap its children at once and lowers the priority of any process it forks,
    so that the processes a cell leaves behind (a fork bomb's) can be killed by the grader after
    the cell and do not count against the sandbox's process limit, nor starve the kernel.
 
-After the run, :class:`lossbook.grading.preprocessors.VerifySeals` accepts a passing test cell
+After the run, :class:`lossbook.grader.preprocessors.VerifySeals` accepts a passing test cell
 only if every top-level statement that calls a check has a valid, unused seal on its line. A
 learner's cell that rebinds ``check_close``, replaces IPython's ``run_cell``, adds an AST
 transformer that deletes the checks, or copies a seal it saw printed earlier yields no valid
@@ -81,8 +81,8 @@ def install() -> list[str]:
             },
         )
 
-    import lossbook.grading as grading
-    import lossbook.grading.checks as checks
+    import lossbook.checks as grading
+    import lossbook.checks.checks as checks
 
     sealed_names = []
     for name in grading.__all__:
@@ -103,12 +103,12 @@ def _yield_cpu() -> None:
 
 
 def _import_checks() -> None:
-    """Import :mod:`lossbook.grading` (and torch) with the working folder off ``sys.path``."""
+    """Import :mod:`lossbook.checks` (and torch) with the working folder off ``sys.path``."""
     saved = list(sys.path)
     cwd = os.getcwd()
     sys.path[:] = [path for path in sys.path if path not in ("", ".", cwd)]
     try:
-        importlib.import_module("lossbook.grading")
+        importlib.import_module("lossbook.checks")
     finally:
         sys.path[:] = saved
 

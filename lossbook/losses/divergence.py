@@ -6,8 +6,8 @@ import warnings
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import check_broadcastable, check_floating, check_reduction
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import check_broadcastable, check_floating, check_reduction
 
 KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
 

@@ -5,7 +5,7 @@ falls, one that stalls at a floor, one that explodes into NaN. :func:`fit` is
 that loop, written once: full batch, a fixed seed, the model deep-copied so
 the caller's object is left untouched, and one record per step of the loss and
 of the accuracy and balanced accuracy, ready for
-:func:`lossbook.plots.loss_curves`.
+:func:`lossbook.course.plots.loss_curves`.
 
 It trains exactly as torch code in the wild does (``zero_grad``, forward,
 ``loss_fn(output, target)``, ``backward``, ``step``), so a broken loss call
@@ -13,7 +13,7 @@ fails here the way it fails in a learner's script: torch's exception
 propagates unchanged, and a loss that turns NaN stops the run at that step.
 
 :func:`check_diagnosis` is the grading check that pairs with it: it runs
-:func:`lossbook.diagnose` on a model's loss call and fails, naming each
+:func:`lossbook.course.diagnose` on a model's loss call and fails, naming each
 mistake, unless diagnose finds nothing wrong.
 """
 
@@ -28,10 +28,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from lossbook._threads import one_torch_thread
-from lossbook.diagnose import Diagnosis, diagnose
-from lossbook.grading import MISTAKES, GradingError, Mistake
-from lossbook.grading._guard import as_student, guarded
+from lossbook.course._threads import one_torch_thread
+from lossbook.course.diagnose import Diagnosis, diagnose
+from lossbook.checks import MISTAKES, GradingError, Mistake
+from lossbook.checks._guard import as_student, guarded
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
@@ -73,7 +73,7 @@ class History:
     def series(
         self, label: str, loss: str, metrics: tuple[str, ...] = ("accuracy",)
     ) -> dict[str, list[float]]:
-        """The curves for :func:`lossbook.plots.loss_curves`, named ``"{label} {loss}"`` etc.
+        """The curves for :func:`lossbook.course.plots.loss_curves`, named ``"{label} {loss}"`` etc.
 
         ``loss`` is the loss's colour key (``"ce"``, ``"mse"``, ``"bce"``...), so
         the curve gets the course colour; ``metrics`` (``"accuracy"``,
@@ -195,7 +195,7 @@ def fit(
         errors, unchanged), and ``ValueError`` when the loss is not one number.
 
     Example:
-        >>> from lossbook.grading import classification_data
+        >>> from lossbook.checks import classification_data
         >>> history = fit(lambda: nn.Linear(2, 3), nn.CrossEntropyLoss(),
         ...               classification_data(), steps=50)
         >>> len(history.loss), history.loss[-1] < history.loss[0], history.accuracy[-1] > 0.9
@@ -258,7 +258,7 @@ class Checkup:
     Attributes:
         history: the run, or ``None`` when training raised.
         error: ``"Type: first line"`` of what training raised, or ``None``.
-        diagnosis: :func:`lossbook.diagnose` on the untrained model's loss call.
+        diagnosis: :func:`lossbook.course.diagnose` on the untrained model's loss call.
     """
 
     history: History | None
@@ -281,11 +281,11 @@ def checkup(
 
     For looking at a training setup before and after a fix: it never raises on a
     broken setup, and its display says how training went (or the error torch
-    raised) and what :func:`lossbook.diagnose` finds in ``loss_fn(model(inputs),
+    raised) and what :func:`lossbook.course.diagnose` finds in ``loss_fn(model(inputs),
     target)`` for the untrained model.
 
     Example:
-        >>> from lossbook.grading import classification_data
+        >>> from lossbook.checks import classification_data
         >>> X, y = classification_data()
         >>> report = checkup(nn.Linear(2, 3), nn.CrossEntropyLoss(), (X, y + 1), steps=10)
         >>> report.error
@@ -318,7 +318,7 @@ def check_diagnosis(
     *,
     what: str = "the loss call",
 ) -> None:
-    """:func:`lossbook.diagnose` finds no error and no warning in ``loss_fn(model(inputs), target)``.
+    """:func:`lossbook.course.diagnose` finds no error and no warning in ``loss_fn(model(inputs), target)``.
 
     The same arguments as ``check_trains`` (a module or a zero-argument factory
     for ``model``). The model runs once on ``data``
@@ -331,13 +331,13 @@ def check_diagnosis(
             the diagnosis raised.
 
     Example:
-        >>> from lossbook.grading import classification_data
+        >>> from lossbook.checks import classification_data
         >>> check_diagnosis(nn.Linear(2, 3), nn.CrossEntropyLoss(), classification_data())
         >>> check_diagnosis(nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1)),
         ...                 nn.CrossEntropyLoss(), classification_data())  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: diagnose() finds 1 problem in the loss call ...
+        lossbook.checks.checks.GradingError: diagnose() finds 1 problem in the loss call ...
         - warning: Softmax (or sigmoid) applied before cross-entropy (double-softmax)
         ...
     """
@@ -543,7 +543,7 @@ def class_influence(
 
 
 def _named(mistakes: list[Mistake]) -> list[str]:
-    """The lines that name a known mistake, worded as :mod:`lossbook.grading`'s checks word them."""
+    """The lines that name a known mistake, worded as :mod:`lossbook.checks`'s checks word them."""
     lines = []
     for mistake in mistakes:
         lines += [
@@ -576,7 +576,7 @@ def check_classification_loss(
     Three probes, every class equally frequent (so class imbalance is not at
     stake here):
 
-    1. :func:`lossbook.diagnose` on random logits: no error and no warning
+    1. :func:`lossbook.course.diagnose` on random logits: no error and no warning
        (this catches a regression loss on class indices and binary
        cross-entropy given class indices, among others);
     2. the loss is one number;
@@ -597,7 +597,7 @@ def check_classification_loss(
         ...                           3)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: the loss stops learning from confident answers...
+        lossbook.checks.checks.GradingError: the loss stops learning from confident answers...
         This matches a known mistake: softmax applied twice.
         ...
     """
@@ -680,7 +680,7 @@ def check_class_weights(
         >>> check_class_weights(nn.CrossEntropyLoss(), counts)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: the loss weighs every class the same...
+        lossbook.checks.checks.GradingError: the loss weighs every class the same...
         This matches a known mistake: ignoring class imbalance.
         ...
     """
@@ -762,7 +762,7 @@ def check_balanced_accuracy(
         ...                         min_balanced_accuracy=0.8, optimizer="adam")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.grading.checks.GradingError: After 100 steps of Adam (lr=0.1), ...
+        lossbook.checks.checks.GradingError: After 100 steps of Adam (lr=0.1), ...
         This matches a known mistake: ignoring class imbalance.
         ...
     """

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import (
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import (
     LossInputError,
     check_binary_target,
     check_broadcasts_to_input,
@@ -29,7 +29,7 @@ from lossbook._validation import (
     check_same_shape,
     shape_of,
 )
-from lossbook.activations import log_sigmoid, sigmoid
+from lossbook.losses.activations import log_sigmoid, sigmoid
 
 # torch clamps each log at −100 so that a probability of exactly 0 or 1 costs at
 # most 100 rather than inf, and bounds the gradient's denominator p(1 − p) below

@@ -14,9 +14,9 @@ smallest, which is the one a learner can check by hand:
   functions of one argument.
 
 Extreme cases (logits of ±1e4, large residuals) are flagged ``extreme=True``;
-:func:`~lossbook.grading.checks.check_finite` uses them by default.
+:func:`~lossbook.checks.checks.check_finite` uses them by default.
 
-The data sets for :func:`~lossbook.grading.checks.check_trains` live here too:
+The data sets for :func:`~lossbook.checks.checks.check_trains` live here too:
 :func:`classification_data` and :func:`binary_data`.
 """
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from torch import nn
 
-from lossbook.grading._guard import as_student, guarded
-from lossbook.grading.checks import GradingError
+from lossbook.checks._guard import as_student, guarded
+from lossbook.checks.checks import GradingError
 
 # Captured at import, before any student cell: rebinding ``nn.CrossEntropyLoss``
 # later cannot change which classes are accepted.
@@ -90,7 +90,7 @@ def check_loss_choice(choose: Callable[[str], Any], task: str) -> None:
         >>> check_loss_choice(lambda task: nn.MSELoss(), "multi-class")
         Traceback (most recent call last):
         ...
-        lossbook.grading.checks.GradingError: multi-class: you chose MSELoss(). MSE on class indices is a task/loss mismatch: ...
+        lossbook.checks.checks.GradingError: multi-class: you chose MSELoss(). MSE on class indices is a task/loss mismatch: ...
     """
     __tracebackhide__ = True
     if task not in ACCEPTED:

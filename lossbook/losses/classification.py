@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import (
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import (
     LossInputError,
     check_class_dim,
     check_class_index_target,
@@ -25,7 +25,7 @@ from lossbook._validation import (
     check_reduction,
     check_weight,
 )
-from lossbook.activations import log_softmax
+from lossbook.losses.activations import log_softmax
 
 
 def _class_dim(input: torch.Tensor) -> int:

@@ -1,7 +1,7 @@
 """nbgrader preprocessors that make autograding hard to fool, crash or escape.
 
 ``nbgrader_config.py`` puts them in nbgrader's pipelines, so plain ``nbgrader autograde`` and the
-batch command (:mod:`lossbook.grading.batch`) grade the same way.
+batch command (:mod:`lossbook.grader.batch`) grade the same way.
 
 Sanitize (before execution), in order:
 
@@ -16,11 +16,11 @@ Sanitize (before execution), in order:
 - :class:`FlagSuspiciousCode`: notes the learner's code that patches modules, reaches into the
   interpreter or the OS (:func:`suspicious_code`), for a human to read.
 - :class:`InjectGraderSetup`: the read-only first cell that imports the checks (capturing their
-  references) and installs the run's seal (:mod:`lossbook.grading.seal`).
+  references) and installs the run's seal (:mod:`lossbook.checks.seal`).
 
 Autograde (execution and scoring):
 
-- :class:`SandboxedExecute`: runs the notebook in :class:`~lossbook.grading.sandbox.SandboxedKernelManager`
+- :class:`SandboxedExecute`: runs the notebook in :class:`~lossbook.grader.sandbox.SandboxedKernelManager`
   with a time limit per cell and per notebook. A cell that loops is interrupted; one that ignores
   the interrupt, or kills the kernel, gets an error output, and grading goes on in a fresh kernel
   after re-running the cells before it, so exercises done right keep their points. Output is capped
@@ -58,13 +58,13 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from lossbook.grading import seal
-from lossbook.grading.sandbox import SandboxedKernelManager
+from lossbook.checks import seal
+from lossbook.grader.sandbox import SandboxedKernelManager
 
 SETUP_SOURCE = (
     "# Added by the lossbook grader before the submission's first cell; not part of it.\n"
-    "import lossbook.grading.seal\n"
-    "lossbook.grading.seal.install()\n"
+    "import lossbook.checks.seal\n"
+    "lossbook.checks.seal.install()\n"
 )
 NOTE_PREFIX = "\n[lossbook grader: "
 TRUNCATION_NOTE = NOTE_PREFIX + "output truncated to {kept} of {total} bytes]\n"
@@ -981,8 +981,8 @@ class SandboxedExecute(Execute):
 
 
 def check_names() -> set[str]:
-    """The checks the grader's first cell seals (every public ``check_*`` of lossbook.grading)."""
-    import lossbook.grading as grading
+    """The checks the grader's first cell seals (every public ``check_*`` of lossbook.checks)."""
+    import lossbook.checks as grading
 
     return {name for name in grading.__all__ if name.startswith("check_")}
 

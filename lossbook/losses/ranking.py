@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import (
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import (
     LossInputError,
     check_floating,
     check_positive,

@@ -3,7 +3,7 @@
 Each submission (``submitted/<student>/<assignment>/``) is graded by one of ``--jobs`` worker
 processes, each running nbgrader's own ``Autograde`` and ``GenerateFeedback`` converters, with the
 course's ``nbgrader_config.py`` (so with the sandbox, seals and caps of
-:mod:`lossbook.grading.preprocessors`), into a private copy of the course: its own gradebook
+:mod:`lossbook.grader.preprocessors`), into a private copy of the course: its own gradebook
 (a snapshot of the real one), its own ``autograded/`` and ``feedback/`` folders. When a student is
 done, the worker swaps the new ``autograded/<student>/<assignment>`` and ``feedback/...`` folders
 into the course, and the parent process alone writes the real ``gradebook.db``: it runs nbgrader's
@@ -16,7 +16,7 @@ No submission can stall or sink the run:
   with its sandboxed kernel, and replaced; the student is listed for a human;
 - a notebook that is not valid JSON, not a notebook, or too large gets 0 with the reason;
 - within a notebook, loops, crashes and floods of output are handled cell by cell
-  (:class:`~lossbook.grading.preprocessors.SandboxedExecute`): the exercises done right before
+  (:class:`~lossbook.grader.preprocessors.SandboxedExecute`): the exercises done right before
   (and after) a crash keep their points.
 
 Re-running is safe: every submission is graded again, the new results replace the old ones only
@@ -57,8 +57,8 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from lossbook.grading.preprocessors import take_notes
-from lossbook.grading.sandbox import SandboxUnavailable, check_sandbox
+from lossbook.grader.preprocessors import take_notes
+from lossbook.grader.sandbox import SandboxUnavailable, check_sandbox
 
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
 START_SLACK_SECONDS = 180
@@ -555,7 +555,7 @@ def grade_assignment(settings: Settings) -> list[Outcome]:
         if not _uses_sandbox(config):
             raise UsageError(
                 "nbgrader_config.py does not run student code in the sandbox: add "
-                "lossbook.grading.preprocessors.SandboxedExecute to "
+                "lossbook.grader.preprocessors.SandboxedExecute to "
                 "c.Autograde.autograde_preprocessors, or pass --no-sandbox (unsafe)"
             )
         try:

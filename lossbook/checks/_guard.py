@@ -5,7 +5,7 @@ A learner's cell can rebind anything: ``torch.nn.functional.mse_loss``,
 ``lossbook.functional``'s losses. If a check computed its expected value or
 compared numbers through a patched name, a wrong answer could pass.
 
-When :mod:`lossbook.grading` is imported (the notebook's first, read-only
+When :mod:`lossbook.checks` is imported (the notebook's first, read-only
 cell), :func:`take_snapshot` records the namespaces a check relies on. Each
 public check then runs under :func:`guarded`: on entry, every binding that
 differs from the snapshot is put back to the original; the learner's function
@@ -151,7 +151,7 @@ _GUARD = _Guard()
 
 
 def take_snapshot() -> None:
-    """Record the current bindings as the originals. Called once, by ``lossbook.grading``."""
+    """Record the current bindings as the originals. Called once, by ``lossbook.checks``."""
     _GUARD.take_snapshot()
 
 

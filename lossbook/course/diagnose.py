@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from lossbook._validation import LossInputError, shape_of
+from lossbook.losses._validation import LossInputError, shape_of
 
 SEVERITIES = ("error", "warning", "note")
 

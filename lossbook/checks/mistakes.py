@@ -10,7 +10,7 @@ reference, so a coincidence on one case is never enough.
 
 Each reference (``"mse_loss"``, ``"cross_entropy"``, ``"softmax"``, ...) is a
 :class:`Reference`: the original function, captured when
-:mod:`lossbook.grading` is imported, its default cases, and the keys of its
+:mod:`lossbook.checks` is imported, its default cases, and the keys of its
 plausible mistakes (``REFERENCES[name].mistakes``). The texts follow the
 catalogue in the course notes (COURSE.md).
 """
@@ -23,10 +23,10 @@ from typing import Any
 
 import torch
 
-import lossbook.activations as _activations
+import lossbook.losses.activations as _activations
 import lossbook.functional as _functional
-from lossbook.grading import cases as _cases
-from lossbook.grading._guard import learner_value
+from lossbook.checks import cases as _cases
+from lossbook.checks._guard import learner_value
 
 Variant = Callable[[Callable[..., torch.Tensor], tuple, dict], "torch.Tensor | None"]
 ErrorTest = Callable[[BaseException, tuple, dict], bool]
@@ -65,7 +65,7 @@ class Reference:
 
     Attributes:
         name: torch's name, e.g. ``"mse_loss"``.
-        fn: the original function (``lossbook.functional`` or ``lossbook.activations``).
+        fn: the original function (``lossbook.functional`` or ``lossbook.losses.activations``).
         cases: default cases for checks that are given none.
         mistakes: keys of the plausible mistakes, most specific first.
         target: ``"float"`` or ``"index"``: how :func:`check_value` converts a

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lossbook._reduction import apply_reduction
-from lossbook._validation import (
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses._validation import (
     check_class_dim,
     check_class_index_target,
     check_floating,
@@ -140,7 +140,7 @@ def cross_entropy_steps(
     Courville, *Deep Learning*, §6.2.2.3 (softmax units).
 
     See also: :func:`lossbook.functional.cross_entropy`, the same loss without
-    the intermediates; ``log_probs`` is :func:`lossbook.activations.log_softmax`.
+    the intermediates; ``log_probs`` is :func:`lossbook.losses.activations.log_softmax`.
     """
     check_reduction(reduction)
     check_class_dim(logits, "cross_entropy_steps", max_dim=2)
