@@ -216,7 +216,7 @@ def measure_steps(page, index: int, name: str, steps: int) -> StepTimes:
     for slider, spec in specs.items():
         half = max(1, per_slider // 2)
         direction = room(spec, spec.value, half)
-        keys = ["ArrowRight", "ArrowLeft"][:: direction]
+        keys = ["ArrowRight", "ArrowLeft"][::direction]
         plan = [keys[0]] * half + [keys[1]] * (per_slider - half)
         handle.handle(slider).scroll_into_view_if_needed()
         handle.handle(slider).focus()
@@ -342,9 +342,10 @@ def main() -> int:
             setup=KERNEL_TIMER.format(log=str(kernel_log)),
             extra_cells=[BASELINE_CELL.format()],
         )
-        with browser.jupyter_lab(root, base / "state") as lab, browser.chromium(
-            base / "profile"
-        ) as context:
+        with (
+            browser.jupyter_lab(root, base / "state") as lab,
+            browser.chromium(base / "profile") as context,
+        ):
             notebook = browser.NotebookPage(context, lab, "widgets.ipynb", "bench")
             notebook.start_run_all()
             state = notebook.wait_until_run()
@@ -355,7 +356,9 @@ def main() -> int:
             for index, name in enumerate([*args.widgets, BASELINE]):
                 kernel_log.write_text("")
                 steps = measure_steps(page, index, name, args.steps)
-                steps.kernel = [ms for _, ms in map(json.loads, kernel_log.read_text().splitlines())]
+                steps.kernel = [
+                    ms for _, ms in map(json.loads, kernel_log.read_text().splitlines())
+                ]
                 keys = key_drag(page, index, name, args.drag_steps, args.key_interval_ms)
                 mouse = mouse_drag(page, index, name, args.drag_steps, args.mouse_interval_ms)
                 rows.append((name, steps, keys, mouse))

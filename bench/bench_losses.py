@@ -114,7 +114,9 @@ def time_alternately(
     return {label: statistics.median(samples) for label, samples in times.items()}
 
 
-def check_same_value(ours: Callable, theirs: Callable, input: torch.Tensor, target: torch.Tensor) -> None:
+def check_same_value(
+    ours: Callable, theirs: Callable, input: torch.Tensor, target: torch.Tensor
+) -> None:
     """Time only what computes the same thing: values and gradients agree to float32 tolerance."""
     inputs = [input.detach().clone().requires_grad_(True) for _ in range(2)]
     values = [fn(x, target) for fn, x in zip((ours, theirs), inputs, strict=True)]
@@ -141,8 +143,10 @@ def run_cases(repeats: int, only: str | None) -> None:
         medians = time_alternately({"ours": ours, "torch": theirs}, input, target, repeats)
         ratio = medians["ours"] / medians["torch"]
         verdict = "ok" if ratio <= TARGET_RATIO else f"over the {TARGET_RATIO} target"
-        print(f"{case.label:28s} {medians['ours'] * 1e3:8.2f}ms {medians['torch'] * 1e3:8.2f}ms "
-              f"{ratio:7.2f}  {verdict}")
+        print(
+            f"{case.label:28s} {medians['ours'] * 1e3:8.2f}ms {medians['torch'] * 1e3:8.2f}ms "
+            f"{ratio:7.2f}  {verdict}"
+        )
 
 
 def run_mse_variants(repeats: int) -> None:
@@ -182,7 +186,9 @@ def run_mse_variants(repeats: int) -> None:
     medians = time_alternately(contenders, input, target, repeats)
     print("\nmse_loss at 1e6 elements, forward + backward, written different ways:")
     for label, seconds in medians.items():
-        print(f"  {label:30s} {seconds * 1e3:8.2f}ms  ratio {seconds / medians['torch mse_loss']:5.2f}")
+        print(
+            f"  {label:30s} {seconds * 1e3:8.2f}ms  ratio {seconds / medians['torch mse_loss']:5.2f}"
+        )
 
 
 def main() -> None:
@@ -190,14 +196,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30, help="timed repetitions per contender")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--only", default=None, help="run the cases whose label contains this")
-    parser.add_argument("--mse-variants", action="store_true",
-                        help="also time the ways of writing MSE that mse_loss chose between")
+    parser.add_argument(
+        "--mse-variants",
+        action="store_true",
+        help="also time the ways of writing MSE that mse_loss chose between",
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), load average {load}, "
-          f"median of {args.repeats} forward+backward passes each\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), load average {load}, "
+        f"median of {args.repeats} forward+backward passes each\n"
+    )
     run_cases(args.repeats, args.only)
     if args.mse_variants:
         run_mse_variants(args.repeats)

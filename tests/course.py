@@ -68,14 +68,18 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def submit(course: Path, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+def submit(
+    course: Path, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode]
+) -> None:
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / name)
 
 
-def with_answers(release_nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+def with_answers(
+    release_nb: nbformat.NotebookNode, answers: dict[str, str]
+) -> nbformat.NotebookNode:
     """The release notebook with the given answer cells (by grade_id) filled in."""
     nb = copy.deepcopy(release_nb)
     unknown = set(answers)
@@ -101,15 +105,17 @@ def grades(course: Path, assignment: str, student: str) -> Grades:
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission(assignment, student)
-        by_cell = {
-            grade.name: grade.score for nb in submission.notebooks for grade in nb.grades
-        }
-        return Grades(submission.score, submission.max_score, by_cell, submission.needs_manual_grade)
+        by_cell = {grade.name: grade.score for nb in submission.notebooks for grade in nb.grades}
+        return Grades(
+            submission.score, submission.max_score, by_cell, submission.needs_manual_grade
+        )
 
 
 def feedback_text(course: Path, assignment: str, student: str, notebook: str) -> str:
     """The feedback page as the student reads it: tags stripped, entities decoded."""
-    page = (course / "feedback" / student / assignment / notebook.replace(".ipynb", ".html")).read_text()
+    page = (
+        course / "feedback" / student / assignment / notebook.replace(".ipynb", ".html")
+    ).read_text()
     page = re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 

@@ -66,7 +66,9 @@ def assert_same_loss(name: str, *args: Any, grad: bool = True, **kwargs: Any) ->
     torch.testing.assert_close(ours, expected, equal_nan=True, **tolerance)
     needs_grad = grad and expected.requires_grad and expected.numel() > 0
     if needs_grad:
-        seed = torch.linspace(0.5, 1.5, expected.numel(), dtype=expected.dtype).reshape(expected.shape)
+        seed = torch.linspace(0.5, 1.5, expected.numel(), dtype=expected.dtype).reshape(
+            expected.shape
+        )
         ours_grads = torch.autograd.grad(ours, ours_leaves, seed, allow_unused=True)
         ref_grads = torch.autograd.grad(expected, ref_leaves, seed, allow_unused=True)
         for leaf, g_ours, g_ref in zip(ref_leaves, ours_grads, ref_grads, strict=True):

@@ -72,16 +72,20 @@ def test_bce_by_hand():
     expected = [-math.log(0.9), -math.log(0.8), -math.log(0.6)]
     loss = lb_F.binary_cross_entropy(probs, target, reduction="none")
     torch.testing.assert_close(loss, t64(*expected), **EXACT64)
-    torch.testing.assert_close(lb_F.binary_cross_entropy(probs, target), t64(sum(expected) / 3)[0],
-                               **EXACT64)
+    torch.testing.assert_close(
+        lb_F.binary_cross_entropy(probs, target), t64(sum(expected) / 3)[0], **EXACT64
+    )
     weight = t64(2.0, 1.0, 0.5)
     weighted = 2 * expected[0] + expected[1] + 0.5 * expected[2]
     # The mean divides by N = 3, not by Σ w = 3.5.
-    torch.testing.assert_close(lb_F.binary_cross_entropy(probs, target, weight=weight),
-                               t64(weighted / 3)[0], **EXACT64)
+    torch.testing.assert_close(
+        lb_F.binary_cross_entropy(probs, target, weight=weight), t64(weighted / 3)[0], **EXACT64
+    )
     torch.testing.assert_close(
         lb_F.binary_cross_entropy(probs, target, weight=weight, reduction="sum"),
-        t64(weighted)[0], **EXACT64)
+        t64(weighted)[0],
+        **EXACT64,
+    )
 
 
 def test_bce_clamps_each_log_at_minus_100_by_hand():
@@ -106,49 +110,64 @@ def test_bce_with_logits_by_hand():
     expected = [softplus(-2.0), softplus(-1.0), math.log(2.0)]
     torch.testing.assert_close(
         lb_F.binary_cross_entropy_with_logits(logits, target, reduction="none"),
-        t64(*expected), **EXACT64)
+        t64(*expected),
+        **EXACT64,
+    )
     # pos_weight multiplies only the terms with y = 1; weight multiplies every term.
     with_pos = lb_F.binary_cross_entropy_with_logits(
-        logits, target, pos_weight=t64(3.0), weight=t64(1.0, 2.0, 0.5), reduction="none")
+        logits, target, pos_weight=t64(3.0), weight=t64(1.0, 2.0, 0.5), reduction="none"
+    )
     torch.testing.assert_close(
-        with_pos, t64(3 * expected[0], 2 * expected[1], 0.5 * 3 * expected[2]), **EXACT64)
+        with_pos, t64(3 * expected[0], 2 * expected[1], 0.5 * 3 * expected[2]), **EXACT64
+    )
 
 
 def test_bce_with_logits_pos_weight_per_class_by_hand():
     logits = t64(1.0, -2.0, 1.0, -2.0).reshape(2, 2)
     target = t64(1.0, 1.0, 0.0, 1.0).reshape(2, 2)
     pos_weight = t64(10.0, 0.5)  # one per column (class)
-    expected = t64(10 * softplus(-1.0), 0.5 * softplus(2.0),
-                   softplus(1.0), 0.5 * softplus(2.0)).reshape(2, 2)
-    loss = lb_F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight,
-                                                 reduction="none")
+    expected = t64(
+        10 * softplus(-1.0), 0.5 * softplus(2.0), softplus(1.0), 0.5 * softplus(2.0)
+    ).reshape(2, 2)
+    loss = lb_F.binary_cross_entropy_with_logits(
+        logits, target, pos_weight=pos_weight, reduction="none"
+    )
     torch.testing.assert_close(loss, expected, **EXACT64)
 
 
 def test_soft_margin_by_hand():
     scores, labels = t64(2.0, -1.0, 0.5), t64(1.0, 1.0, -1.0)
     expected = [softplus(-2.0), softplus(1.0), softplus(0.5)]
-    torch.testing.assert_close(lb_F.soft_margin_loss(scores, labels, reduction="none"),
-                               t64(*expected), **EXACT64)
-    torch.testing.assert_close(lb_F.soft_margin_loss(scores, labels),
-                               t64(sum(expected) / 3)[0], **EXACT64)
+    torch.testing.assert_close(
+        lb_F.soft_margin_loss(scores, labels, reduction="none"), t64(*expected), **EXACT64
+    )
+    torch.testing.assert_close(
+        lb_F.soft_margin_loss(scores, labels), t64(sum(expected) / 3)[0], **EXACT64
+    )
 
 
 def test_multilabel_soft_margin_by_hand():
     logits = t64(2.0, -1.0, 0.0, 0.5, 0.5, -3.0).reshape(2, 3)
     target = t64(1.0, 0.0, 1.0, 0.0, 1.0, 0.0).reshape(2, 3)
-    per_label = [[softplus(-2.0), softplus(-1.0), math.log(2.0)],
-                 [softplus(0.5), softplus(-0.5), softplus(-3.0)]]
+    per_label = [
+        [softplus(-2.0), softplus(-1.0), math.log(2.0)],
+        [softplus(0.5), softplus(-0.5), softplus(-3.0)],
+    ]
     weight = [1.0, 2.0, 4.0]
     rows = [sum(w * v for w, v in zip(weight, row, strict=True)) / 3 for row in per_label]
     loss = lb_F.multilabel_soft_margin_loss(logits, target, weight=t64(*weight), reduction="none")
     torch.testing.assert_close(loss, t64(*rows), **EXACT64)
     # mean over the 3 classes, then over the 2 samples; sum adds the per-sample means.
-    torch.testing.assert_close(lb_F.multilabel_soft_margin_loss(logits, target, weight=t64(*weight)),
-                               t64(sum(rows) / 2)[0], **EXACT64)
+    torch.testing.assert_close(
+        lb_F.multilabel_soft_margin_loss(logits, target, weight=t64(*weight)),
+        t64(sum(rows) / 2)[0],
+        **EXACT64,
+    )
     torch.testing.assert_close(
         lb_F.multilabel_soft_margin_loss(logits, target, weight=t64(*weight), reduction="sum"),
-        t64(sum(rows))[0], **EXACT64)
+        t64(sum(rows))[0],
+        **EXACT64,
+    )
 
 
 def test_sigmoid_focal_by_hand():
@@ -159,10 +178,10 @@ def test_sigmoid_focal_by_hand():
         p_t = p if y == 1 else 1 - p
         alpha_t = 0.25 if y == 1 else 0.75
         expected.append(alpha_t * (1 - p_t) ** 2 * -math.log(p_t))
-    torch.testing.assert_close(lb_F.sigmoid_focal_loss(logits, target), t64(*expected),
-                               **EXACT64)
-    torch.testing.assert_close(lb_F.sigmoid_focal_loss(logits, target, reduction="sum"),
-                               t64(sum(expected))[0], **EXACT64)
+    torch.testing.assert_close(lb_F.sigmoid_focal_loss(logits, target), t64(*expected), **EXACT64)
+    torch.testing.assert_close(
+        lb_F.sigmoid_focal_loss(logits, target, reduction="sum"), t64(sum(expected))[0], **EXACT64
+    )
 
 
 # --- parity with torch (values and gradients) -----------------------------------------------
@@ -184,8 +203,9 @@ def test_bce_with_weight_matches_torch(dtype, reduction):
         _, probs, soft, _ = random_inputs(shape, dtype, seed)
         for weight_shape in weight_shapes(shape):
             weight = positive_weights(weight_shape, dtype, seed)
-            assert_same_loss("binary_cross_entropy", probs, soft, weight=weight,
-                             reduction=reduction)
+            assert_same_loss(
+                "binary_cross_entropy", probs, soft, weight=weight, reduction=reduction
+            )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -205,10 +225,21 @@ def test_bce_with_logits_with_weights_matches_torch(dtype, reduction):
         for weight_shape in weight_shapes(shape):
             weight = positive_weights(weight_shape, dtype, seed)
             pos_weight = positive_weights(weight_shape, dtype, seed + 100)
-            assert_same_loss("binary_cross_entropy_with_logits", logits, soft,
-                             pos_weight=pos_weight, reduction=reduction)
-            assert_same_loss("binary_cross_entropy_with_logits", logits, hard, weight=weight,
-                             pos_weight=pos_weight, reduction=reduction)
+            assert_same_loss(
+                "binary_cross_entropy_with_logits",
+                logits,
+                soft,
+                pos_weight=pos_weight,
+                reduction=reduction,
+            )
+            assert_same_loss(
+                "binary_cross_entropy_with_logits",
+                logits,
+                hard,
+                weight=weight,
+                pos_weight=pos_weight,
+                reduction=reduction,
+            )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -240,8 +271,9 @@ def test_multilabel_soft_margin_matches_torch(dtype, reduction):
         assert_same_loss("multilabel_soft_margin_loss", logits, hard.long(), reduction=reduction)
         for weight_shape in weight_shapes(shape):
             weight = positive_weights(weight_shape, dtype, seed)
-            assert_same_loss("multilabel_soft_margin_loss", logits, hard, weight=weight,
-                             reduction=reduction)
+            assert_same_loss(
+                "multilabel_soft_margin_loss", logits, hard, weight=weight, reduction=reduction
+            )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -251,8 +283,9 @@ def test_sigmoid_focal_matches_torchvision_definition(dtype, reduction, alpha, g
     for seed, shape in enumerate(SHAPES):
         logits, _, soft, hard = random_inputs(shape, dtype, seed)
         for target in (soft, hard):
-            assert_same_loss("sigmoid_focal_loss", logits, target, alpha=alpha, gamma=gamma,
-                             reduction=reduction)
+            assert_same_loss(
+                "sigmoid_focal_loss", logits, target, alpha=alpha, gamma=gamma, reduction=reduction
+            )
 
 
 def test_sigmoid_focal_positional_arguments_match_torchvision():
@@ -267,8 +300,9 @@ def test_gradcheck_bce():
     _, probs, soft, _ = random_inputs((3, 4), F64, 1)
     probs = probs.clamp(0.05, 0.95)  # finite differences must stay inside [0, 1]
     assert_gradcheck("binary_cross_entropy", probs, soft)
-    assert_gradcheck("binary_cross_entropy", probs, soft, positive_weights((4,), F64, 2),
-                     reduction="sum")
+    assert_gradcheck(
+        "binary_cross_entropy", probs, soft, positive_weights((4,), F64, 2), reduction="sum"
+    )
 
 
 def test_gradgradcheck_bce_custom_backward():
@@ -282,11 +316,16 @@ def test_gradgradcheck_bce_custom_backward():
 def test_gradcheck_bce_with_logits():
     logits, _, soft, _ = random_inputs((3, 4), F64, 4)
     assert_gradcheck("binary_cross_entropy_with_logits", logits, soft)
-    leaves = [t.detach().clone().requires_grad_(True) for t in
-              (logits, soft, positive_weights((3, 4), F64, 5), positive_weights((4,), F64, 6))]
+    leaves = [
+        t.detach().clone().requires_grad_(True)
+        for t in (logits, soft, positive_weights((3, 4), F64, 5), positive_weights((4,), F64, 6))
+    ]
     assert torch.autograd.gradcheck(
-        lambda x, y, w, pw: lb_F.binary_cross_entropy_with_logits(x, y, w, reduction="sum", pos_weight=pw),
-        leaves)
+        lambda x, y, w, pw: lb_F.binary_cross_entropy_with_logits(
+            x, y, w, reduction="sum", pos_weight=pw
+        ),
+        leaves,
+    )
 
 
 def test_gradcheck_soft_margin():
@@ -296,8 +335,13 @@ def test_gradcheck_soft_margin():
 
 def test_gradcheck_multilabel_soft_margin():
     logits, _, soft, _ = random_inputs((3, 4), F64, 8)
-    assert_gradcheck("multilabel_soft_margin_loss", logits, soft,
-                     positive_weights((4,), F64, 9), reduction="none")
+    assert_gradcheck(
+        "multilabel_soft_margin_loss",
+        logits,
+        soft,
+        positive_weights((4,), F64, 9),
+        reduction="none",
+    )
 
 
 @pytest.mark.parametrize(("alpha", "gamma"), [(0.25, 2.0), (-1.0, 0.5)])
@@ -380,7 +424,9 @@ def test_soft_margin_is_bce_with_logits_with_plus_minus_one_labels(pair):
     torch.testing.assert_close(
         lb_F.soft_margin_loss(logits, 2 * hard - 1, reduction="none"),
         lb_F.binary_cross_entropy_with_logits(logits, hard, reduction="none"),
-        rtol=1e-12, atol=1e-13)
+        rtol=1e-12,
+        atol=1e-13,
+    )
 
 
 @given(logits_and_targets())
@@ -388,9 +434,12 @@ def test_multilabel_soft_margin_mean_is_bce_with_logits_mean(pair):
     logits, target = pair
     batch = torch.stack([logits, logits.flip(0)])
     targets = torch.stack([target, target])
-    torch.testing.assert_close(lb_F.multilabel_soft_margin_loss(batch, targets),
-                               lb_F.binary_cross_entropy_with_logits(batch, targets),
-                               rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(
+        lb_F.multilabel_soft_margin_loss(batch, targets),
+        lb_F.binary_cross_entropy_with_logits(batch, targets),
+        rtol=1e-12,
+        atol=1e-13,
+    )
 
 
 @given(st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=16))
@@ -408,8 +457,11 @@ def test_bce_with_logits_is_exact_for_huge_logits(dtype, magnitude):
     logits = torch.tensor([magnitude, -magnitude, magnitude, -magnitude, 0.0], dtype=dtype)
     target = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.5], dtype=dtype)
     loss = lb_F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    torch.testing.assert_close(loss, torch.tensor([0.0, 0.0, magnitude, magnitude, math.log(2)],
-                                                  dtype=dtype), **TOLERANCES[dtype])
+    torch.testing.assert_close(
+        loss,
+        torch.tensor([0.0, 0.0, magnitude, magnitude, math.log(2)], dtype=dtype),
+        **TOLERANCES[dtype],
+    )
     for reduction in REDUCTIONS:
         assert_same_loss("binary_cross_entropy_with_logits", logits, target, reduction=reduction)
         assert_same_loss("sigmoid_focal_loss", logits, target, reduction=reduction)
@@ -422,13 +474,23 @@ def test_bce_with_logits_with_weights_is_exact_for_huge_logits(dtype):
     target = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.5], dtype=dtype)
     pos_weight = torch.tensor([2.0], dtype=dtype)
     weight = torch.tensor([0.5], dtype=dtype)
-    loss = lb_F.binary_cross_entropy_with_logits(logits, target, weight, reduction="none",
-                                                pos_weight=pos_weight)
-    torch.testing.assert_close(loss, torch.tensor([0.0, 0.0, 5e3, 1e4, 0.75 * math.log(2)],
-                                                  dtype=dtype), **TOLERANCES[dtype])
+    loss = lb_F.binary_cross_entropy_with_logits(
+        logits, target, weight, reduction="none", pos_weight=pos_weight
+    )
+    torch.testing.assert_close(
+        loss,
+        torch.tensor([0.0, 0.0, 5e3, 1e4, 0.75 * math.log(2)], dtype=dtype),
+        **TOLERANCES[dtype],
+    )
     for reduction in REDUCTIONS:
-        assert_same_loss("binary_cross_entropy_with_logits", logits, target, reduction=reduction,
-                         pos_weight=pos_weight, weight=weight)
+        assert_same_loss(
+            "binary_cross_entropy_with_logits",
+            logits,
+            target,
+            reduction=reduction,
+            pos_weight=pos_weight,
+            weight=weight,
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -439,12 +501,12 @@ def test_soft_margin_stays_finite_where_torch_overflows(dtype):
     # −y·x = −1e4, 1e4, 200: log(1 + e^{−y·x}) is 0 or −y·x to within rounding.
     torch.testing.assert_close(loss, torch.tensor([0.0, 1e4, 200.0], dtype=dtype), rtol=0, atol=0)
     loss.sum().backward()
-    torch.testing.assert_close(scores.grad, torch.tensor([0.0, -1.0, 1.0], dtype=dtype),
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        scores.grad, torch.tensor([0.0, -1.0, 1.0], dtype=dtype), rtol=0, atol=0
+    )
     # torch's literal log1p(exp(−y·x)) overflows exactly where lossbook's stays exact.
     assert torch_F.soft_margin_loss(scores.detach(), labels, reduction="none")[1] == math.inf
-    assert_same_loss("soft_margin_loss", scores[:1].detach(), labels[:1].long(),
-                     reduction="none")
+    assert_same_loss("soft_margin_loss", scores[:1].detach(), labels[:1].long(), reduction="none")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -463,8 +525,7 @@ def test_weighted_bce_at_probabilities_exactly_0_and_1_matches_torch(dtype):
     target = torch.tensor([0.0, 1.0, 1.0, 0.3, 1.0], dtype=dtype)
     weight = torch.linspace(0.5, 2.0, 5, dtype=dtype)
     for reduction in REDUCTIONS:
-        assert_same_loss("binary_cross_entropy", probs, target, weight=weight,
-                         reduction=reduction)
+        assert_same_loss("binary_cross_entropy", probs, target, weight=weight, reduction=reduction)
 
 
 def test_bce_in_the_clamped_range_matches_torch():
@@ -491,9 +552,11 @@ def test_empty_batches_match_torch(name, shape, reduction):
 def test_long_target_names_the_fix():
     logits = torch.randn(4)
     labels = torch.tensor([0, 1, 1, 0])
-    for name, first in [("binary_cross_entropy", torch.sigmoid(logits)),
-                        ("binary_cross_entropy_with_logits", logits),
-                        ("sigmoid_focal_loss", logits)]:
+    for name, first in [
+        ("binary_cross_entropy", torch.sigmoid(logits)),
+        ("binary_cross_entropy_with_logits", logits),
+        ("sigmoid_focal_loss", logits),
+    ]:
         with pytest.raises(LossInputError, match=r"torch\.int64.*target\.float\(\)"):
             getattr(lb_F, name)(first, labels)
         reference = reference_focal_loss if name == "sigmoid_focal_loss" else getattr(torch_F, name)
@@ -529,8 +592,9 @@ def test_bce_target_dtype_must_match_as_in_torch():
         torch_F.binary_cross_entropy(probs, target)
 
 
-@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits",
-                                  "sigmoid_focal_loss"])
+@pytest.mark.parametrize(
+    "name", ["binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss"]
+)
 def test_column_output_against_flat_labels_raises_like_torch(name):
     output = torch.full((5, 1), 0.5)
     labels = torch.ones(5)
@@ -556,8 +620,11 @@ def test_weight_that_would_enlarge_the_loss_raises_like_torch(argument):
 def test_soft_margin_target_is_broadcast_into_the_input_only():
     scores = torch.randn(4, 3, dtype=F64)
     row_labels = torch.tensor([1.0, -1.0, 1.0], dtype=F64)
-    torch.testing.assert_close(lb_F.soft_margin_loss(scores, row_labels),
-                               torch_F.soft_margin_loss(scores, row_labels), **EXACT64)
+    torch.testing.assert_close(
+        lb_F.soft_margin_loss(scores, row_labels),
+        torch_F.soft_margin_loss(scores, row_labels),
+        **EXACT64,
+    )
     column, labels = torch.randn(4, 1), torch.ones(4)
     with pytest.raises(LossInputError, match=r"input\.squeeze\(-1\)"):
         lb_F.soft_margin_loss(column, labels)
@@ -576,7 +643,8 @@ def test_multilabel_soft_margin_warns_on_broadcast_and_still_matches_torch():
     with pytest.warns(UserWarning, match=r"broadcast to \(4, 4\)"):
         ours = lb_F.multilabel_soft_margin_loss(logits, target, reduction="none")
     torch.testing.assert_close(
-        ours, torch_F.multilabel_soft_margin_loss(logits, target, reduction="none"), **EXACT64)
+        ours, torch_F.multilabel_soft_margin_loss(logits, target, reduction="none"), **EXACT64
+    )
 
 
 def test_multilabel_soft_margin_needs_a_class_dimension():

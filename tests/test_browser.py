@@ -217,9 +217,7 @@ def test_course_notebook_runs_in_the_browser(lab, context, chapters_page, notebo
         page.start_run_all()
         state = page.wait_until_run(timeout_s=300)
         errors = page.error_texts()
-        assert errors == [], f"{notebook}: error output in the browser:\n" + "\n\n".join(
-            errors
-        )
+        assert errors == [], f"{notebook}: error output in the browser:\n" + "\n\n".join(errors)
         assert state.numbered == state.cells, f"{notebook}: not every cell ran: {state}"
         assert page.widget_display_errors() == []
         assert page.page_errors == []

@@ -33,7 +33,9 @@ def _case(shape: tuple[int, ...], dtype: torch.dtype = torch.float64, seed: int 
     class_dim = 0 if len(shape) == 1 else 1
     num_classes = shape[class_dim]
     logits = 3 * torch.randn(shape, generator=generator, dtype=dtype)
-    target = torch.randint(num_classes, shape[:class_dim] + shape[class_dim + 1:], generator=generator)
+    target = torch.randint(
+        num_classes, shape[:class_dim] + shape[class_dim + 1 :], generator=generator
+    )
     probs = torch.randn(shape, generator=generator, dtype=dtype).softmax(class_dim)
     weight = 0.1 + torch.rand(num_classes, generator=generator, dtype=dtype)
     return logits, target, probs, weight
@@ -48,11 +50,16 @@ def _with_ignored(target: torch.Tensor, ignore_index: int, seed: int = 1) -> tor
 
 
 def _signature(fn) -> list[tuple[str, object]]:
-    return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()
-            if p.name not in ("size_average", "reduce")]
+    return [
+        (p.name, p.default)
+        for p in inspect.signature(fn).parameters.values()
+        if p.name not in ("size_average", "reduce")
+    ]
 
 
-@pytest.mark.parametrize("ours", [nll_loss, cross_entropy, multi_margin_loss, multilabel_margin_loss])
+@pytest.mark.parametrize(
+    "ours", [nll_loss, cross_entropy, multi_margin_loss, multilabel_margin_loss]
+)
 def test_signature_is_torchs_without_deprecated_arguments(ours):
     """Same parameter names, order and defaults as torch, minus size_average/reduce."""
     assert _signature(ours) == _signature(getattr(torch_F, ours.__name__))
@@ -129,8 +136,12 @@ def test_nll_loss_matches_torch(shape, reduction, weighted, ignore_index):
     logits, target, _, weight = _case(shape)
     log_probs = torch.log_softmax(logits, dim=0 if len(shape) == 1 else 1)
     assert_same_loss(
-        "nll_loss", log_probs, _with_ignored(target, ignore_index),
-        weight=weight if weighted else None, ignore_index=ignore_index, reduction=reduction,
+        "nll_loss",
+        log_probs,
+        _with_ignored(target, ignore_index),
+        weight=weight if weighted else None,
+        ignore_index=ignore_index,
+        reduction=reduction,
     )
 
 
@@ -139,12 +150,17 @@ def test_nll_loss_matches_torch(shape, reduction, weighted, ignore_index):
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-def test_cross_entropy_class_indices_match_torch(shape, reduction, weighted, label_smoothing,
-                                                 ignore_index):
+def test_cross_entropy_class_indices_match_torch(
+    shape, reduction, weighted, label_smoothing, ignore_index
+):
     logits, target, _, weight = _case(shape, seed=len(shape))
     assert_same_loss(
-        "cross_entropy", logits, _with_ignored(target, ignore_index),
-        weight=weight if weighted else None, ignore_index=ignore_index, reduction=reduction,
+        "cross_entropy",
+        logits,
+        _with_ignored(target, ignore_index),
+        weight=weight if weighted else None,
+        ignore_index=ignore_index,
+        reduction=reduction,
         label_smoothing=label_smoothing,
     )
 
@@ -153,13 +169,16 @@ def test_cross_entropy_class_indices_match_torch(shape, reduction, weighted, lab
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-def test_cross_entropy_class_probabilities_match_torch(shape, reduction, weighted,
-                                                       label_smoothing):
+def test_cross_entropy_class_probabilities_match_torch(shape, reduction, weighted, label_smoothing):
     """Gradients with respect to the target probabilities are compared too."""
     logits, _, probs, weight = _case(shape, seed=7)
     assert_same_loss(
-        "cross_entropy", logits, probs,
-        weight=weight if weighted else None, reduction=reduction, label_smoothing=label_smoothing,
+        "cross_entropy",
+        logits,
+        probs,
+        weight=weight if weighted else None,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
     )
 
 
@@ -167,11 +186,17 @@ def test_cross_entropy_class_probabilities_match_torch(shape, reduction, weighte
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_cross_entropy_matches_torch_in_float32(shape, label_smoothing):
     logits, target, probs, weight = _case(shape, dtype=torch.float32, seed=3)
-    assert_same_loss("cross_entropy", logits, _with_ignored(target, -100), weight=weight,
-                     label_smoothing=label_smoothing)
+    assert_same_loss(
+        "cross_entropy",
+        logits,
+        _with_ignored(target, -100),
+        weight=weight,
+        label_smoothing=label_smoothing,
+    )
     assert_same_loss("cross_entropy", logits, probs, label_smoothing=label_smoothing)
-    assert_same_loss("nll_loss", logits.log_softmax(0 if len(shape) == 1 else 1), target,
-                     weight=weight)
+    assert_same_loss(
+        "nll_loss", logits.log_softmax(0 if len(shape) == 1 else 1), target, weight=weight
+    )
 
 
 def test_byte_class_indices_match_torch():
@@ -187,8 +212,15 @@ def test_byte_class_indices_match_torch():
 @pytest.mark.parametrize("shape", [(6, 4), (4,)], ids=["N,C", "C"])
 def test_multi_margin_loss_matches_torch(shape, reduction, p, margin, weighted):
     scores, target, _, weight = _case(shape, seed=11)
-    assert_same_loss("multi_margin_loss", scores / 3, target, p=p, margin=margin,
-                     weight=weight if weighted else None, reduction=reduction)
+    assert_same_loss(
+        "multi_margin_loss",
+        scores / 3,
+        target,
+        p=p,
+        margin=margin,
+        weight=weight if weighted else None,
+        reduction=reduction,
+    )
 
 
 def test_multi_margin_loss_gradient_at_a_hinge_of_exactly_zero_matches_torch():
@@ -226,8 +258,9 @@ def test_gradcheck():
     """Autograd's gradients agree with finite differences in float64, every loss and option."""
     logits, target, probs, weight = _case((3, 4, 2))
     assert_gradcheck("nll_loss", logits, _with_ignored(target, -100), weight=weight)
-    assert_gradcheck("cross_entropy", logits, target, weight=weight, label_smoothing=0.3,
-                     ignore_index=1)
+    assert_gradcheck(
+        "cross_entropy", logits, target, weight=weight, label_smoothing=0.3, ignore_index=1
+    )
     assert_gradcheck("cross_entropy", logits, probs, weight=weight, label_smoothing=0.3)
     scores, labels, _, weight = _case((3, 4), seed=4)
     assert_gradcheck("multi_margin_loss", scores, labels, p=2, margin=0.7, weight=weight)
@@ -279,8 +312,14 @@ def test_every_target_ignored_matches_torch():
     ignored = torch.full_like(target, -100)
     losses = {}
     for reduction in REDUCTIONS:
-        losses[reduction] = assert_same_loss("cross_entropy", logits, ignored, weight=weight,
-                                             label_smoothing=0.2, reduction=reduction)
+        losses[reduction] = assert_same_loss(
+            "cross_entropy",
+            logits,
+            ignored,
+            weight=weight,
+            label_smoothing=0.2,
+            reduction=reduction,
+        )
         assert_same_loss("nll_loss", logits, ignored, reduction=reduction)
     assert math.isnan(losses["mean"].item()) and losses["sum"].item() == 0.0
 
@@ -306,10 +345,10 @@ def classification_batches(draw, max_samples=5, max_classes=5):
 TIGHT = TOLERANCES[torch.float64]
 
 
-@given(classification_batches(), st.floats(0.0, 1.0), st.sampled_from(REDUCTIONS),
-       st.booleans())
-def test_class_indices_equal_their_one_hot_probabilities(batch, label_smoothing, reduction,
-                                                         weighted):
+@given(classification_batches(), st.floats(0.0, 1.0), st.sampled_from(REDUCTIONS), st.booleans())
+def test_class_indices_equal_their_one_hot_probabilities(
+    batch, label_smoothing, reduction, weighted
+):
     """Both target forms give the same loss, except that a weighted mean divides differently.
 
     With class weights the index form's mean divides by Σ w_{y_i} and the
@@ -319,10 +358,12 @@ def test_class_indices_equal_their_one_hot_probabilities(batch, label_smoothing,
     num_samples, num_classes = logits.shape
     one_hot = torch_F.one_hot(target, num_classes).to(logits.dtype)
     weight = torch.linspace(0.5, 2.0, num_classes, dtype=logits.dtype) if weighted else None
-    from_indices = cross_entropy(logits, target, weight=weight, reduction=reduction,
-                                 label_smoothing=label_smoothing)
-    from_probs = cross_entropy(logits, one_hot, weight=weight, reduction=reduction,
-                               label_smoothing=label_smoothing)
+    from_indices = cross_entropy(
+        logits, target, weight=weight, reduction=reduction, label_smoothing=label_smoothing
+    )
+    from_probs = cross_entropy(
+        logits, one_hot, weight=weight, reduction=reduction, label_smoothing=label_smoothing
+    )
     if weighted and reduction == "mean":
         from_indices = from_indices * weight[target].sum() / num_samples
     torch.testing.assert_close(from_indices, from_probs, **TIGHT)
@@ -331,27 +372,34 @@ def test_class_indices_equal_their_one_hot_probabilities(batch, label_smoothing,
 @given(classification_batches(), st.floats(0.0, 1.0), st.booleans())
 def test_cross_entropy_is_non_negative(batch, label_smoothing, soft):
     logits, target, probs = batch
-    loss = cross_entropy(logits, probs if soft else target, reduction="none",
-                         label_smoothing=label_smoothing)
+    loss = cross_entropy(
+        logits, probs if soft else target, reduction="none", label_smoothing=label_smoothing
+    )
     assert (loss >= 0).all()
 
 
-@given(classification_batches(), st.sampled_from(REDUCTIONS), st.booleans(),
-       st.integers(-1, 4))
+@given(classification_batches(), st.sampled_from(REDUCTIONS), st.booleans(), st.integers(-1, 4))
 def test_nll_of_log_softmax_is_cross_entropy(batch, reduction, weighted, ignore_index):
     """nll_loss on torch's log_softmax equals lossbook's cross_entropy (its own log_softmax)."""
     logits, target, _ = batch
     weight = torch.linspace(2.0, 0.5, logits.shape[1], dtype=logits.dtype) if weighted else None
-    via_nll = nll_loss(torch.log_softmax(logits, dim=1), target, weight=weight,
-                       ignore_index=ignore_index, reduction=reduction)
-    direct = cross_entropy(logits, target, weight=weight, ignore_index=ignore_index,
-                           reduction=reduction)
+    via_nll = nll_loss(
+        torch.log_softmax(logits, dim=1),
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+    )
+    direct = cross_entropy(
+        logits, target, weight=weight, ignore_index=ignore_index, reduction=reduction
+    )
     torch.testing.assert_close(via_nll, direct, equal_nan=True, **TIGHT)
 
 
 @given(classification_batches(), st.floats(0.0, 1.0), st.sampled_from(REDUCTIONS))
-def test_label_smoothing_interpolates_between_plain_and_uniform_targets(batch, label_smoothing,
-                                                                       reduction):
+def test_label_smoothing_interpolates_between_plain_and_uniform_targets(
+    batch, label_smoothing, reduction
+):
     """CE(ε) = (1 − ε)·CE(ε=0) + ε·CE(uniform target); at ε = 0 it is plain cross-entropy."""
     logits, target, _ = batch
     uniform = torch.full_like(logits, 1.0 / logits.shape[1])
@@ -380,9 +428,12 @@ def _raises_like_torch(name: str, *args, error: type[Exception] = LossInputError
     """torch rejects the input too; ours raises an exception of torch's type, with our message."""
     with pytest.raises(Exception) as from_torch:
         getattr(torch_F, name)(*args, **kwargs)
-    ours_fn = {"nll_loss": nll_loss, "cross_entropy": cross_entropy,
-               "multi_margin_loss": multi_margin_loss,
-               "multilabel_margin_loss": multilabel_margin_loss}[name]
+    ours_fn = {
+        "nll_loss": nll_loss,
+        "cross_entropy": cross_entropy,
+        "multi_margin_loss": multi_margin_loss,
+        "multilabel_margin_loss": multilabel_margin_loss,
+    }[name]
     with pytest.raises(error) as from_us:
         ours_fn(*args, **kwargs)
     assert isinstance(from_us.value, type(from_torch.value))
@@ -411,26 +462,36 @@ def test_label_smoothing_outside_zero_one_is_rejected():
 
 
 def test_ignore_index_with_class_probabilities_is_rejected():
-    message = _raises_like_torch("cross_entropy", torch.randn(2, 3), torch.rand(2, 3),
-                                 ignore_index=0)
+    message = _raises_like_torch(
+        "cross_entropy", torch.randn(2, 3), torch.rand(2, 3), ignore_index=0
+    )
     assert "ignore_index=0" in message and "class-index targets only" in message
 
 
 def test_multilabel_margin_loss_rejects_multi_hot_targets():
-    message = _raises_like_torch("multilabel_margin_loss", torch.randn(2, 3),
-                                 torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    message = _raises_like_torch(
+        "multilabel_margin_loss",
+        torch.randn(2, 3),
+        torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]),
+    )
     assert "padded with -1" in message and "multilabel_soft_margin_loss" in message
 
 
 def test_multilabel_margin_loss_rejects_labels_out_of_range():
-    message = _raises_like_torch("multilabel_margin_loss", torch.randn(2, 3),
-                                 torch.tensor([[0, 3, -1], [1, -1, 0]]), error=ClassIndexError)
+    message = _raises_like_torch(
+        "multilabel_margin_loss",
+        torch.randn(2, 3),
+        torch.tensor([[0, 3, -1], [1, -1, 0]]),
+        error=ClassIndexError,
+    )
     assert "contains 3" in message and "C=3" in message
 
 
 @pytest.mark.parametrize("name", ["nll_loss", "cross_entropy", "multi_margin_loss"])
 def test_weight_needs_one_entry_per_class(name):
-    message = _raises_like_torch(name, torch.randn(2, 3), torch.tensor([0, 1]), weight=torch.ones(4))
+    message = _raises_like_torch(
+        name, torch.randn(2, 3), torch.tensor([0, 1]), weight=torch.ones(4)
+    )
     assert "(4,)" in message and "one entry per class (3)" in message
 
 
@@ -444,5 +505,6 @@ def test_log_softmax_is_the_one_in_activations():
     """cross_entropy builds on lossbook.losses.activations.log_softmax (no second copy)."""
     logits, target, _, _ = _case((4, 3))
     expected = -log_softmax(logits, dim=1)[torch.arange(4), target]
-    torch.testing.assert_close(cross_entropy(logits, target, reduction="none"), expected,
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        cross_entropy(logits, target, reduction="none"), expected, rtol=0, atol=0
+    )

@@ -45,11 +45,21 @@ def round_trip(tmp_path, assignment):
     release = {name: read(course / "notebooks" / assignment / name) for name in names}
     crafted = crafted_submissions(assignment)
 
-    submit(course, "solutions", assignment, {n: read(ROOT / "solutions" / assignment / n) for n in names})
+    submit(
+        course,
+        "solutions",
+        assignment,
+        {n: read(ROOT / "solutions" / assignment / n) for n in names},
+    )
     submit(course, "blank", assignment, release)
     for case in crafted:
         assert len(names) == 1, "crafted submissions assume one notebook per assignment"
-        submit(course, case.student, assignment, {names[0]: with_answers(release[names[0]], case.answers)})
+        submit(
+            course,
+            case.student,
+            assignment,
+            {names[0]: with_answers(release[names[0]], case.answers)},
+        )
 
     log = nbgrader(course, "autograde", assignment, "--force")
     nbgrader(course, "generate_feedback", assignment, "--force")
@@ -57,7 +67,9 @@ def round_trip(tmp_path, assignment):
 
     solution = grades(course, assignment, "solutions")
     if solution.total != solution.max_total or solution.needs_manual_grade:
-        problems.append(f"solutions scored {solution.total}/{solution.max_total}: {solution.by_cell}")
+        problems.append(
+            f"solutions scored {solution.total}/{solution.max_total}: {solution.by_cell}"
+        )
     blank = grades(course, assignment, "blank")
     if blank.total != 0:
         problems.append(f"blank release scored {blank.total}: {blank.by_cell}")
@@ -73,7 +85,9 @@ def round_trip(tmp_path, assignment):
                 max_by_cell[meta["grade_id"]] = meta["points"]
     for case in crafted:
         got = grades(course, assignment, case.student)
-        expected = {cell: (0 if cell in case.failing else points) for cell, points in max_by_cell.items()}
+        expected = {
+            cell: (0 if cell in case.failing else points) for cell, points in max_by_cell.items()
+        }
         if got.by_cell != expected:
             problems.append(f"{case.student}: scores {got.by_cell}, expected {expected}")
         text = feedback_text(course, assignment, case.student, names[0])

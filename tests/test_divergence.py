@@ -41,8 +41,9 @@ def t64(*rows: list[float]) -> torch.Tensor:
 
 
 def assert_equal64(actual: torch.Tensor, expected: float | list) -> None:
-    torch.testing.assert_close(actual, torch.tensor(expected, dtype=torch.float64),
-                               rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(
+        actual, torch.tensor(expected, dtype=torch.float64), rtol=1e-12, atol=1e-14
+    )
 
 
 # --- hand-computed values ---------------------------------------------------------------------
@@ -55,19 +56,24 @@ ELEMENTWISE = [[0.5 * math.log(2.0), 0.5 * math.log(2 / 3)], [math.log(2.0), 0.0
 TOTAL = 0.5 * math.log(4 / 3) + math.log(2.0)
 
 
-@pytest.mark.parametrize(("reduction", "expected"), [
-    ("none", ELEMENTWISE),
-    ("sum", TOTAL),
-    ("batchmean", TOTAL / 2),  # per sample: the KL divergence
-    ("mean", TOTAL / 4),  # per element: N·C = 4
-])
+@pytest.mark.parametrize(
+    ("reduction", "expected"),
+    [
+        ("none", ELEMENTWISE),
+        ("sum", TOTAL),
+        ("batchmean", TOTAL / 2),  # per sample: the KL divergence
+        ("mean", TOTAL / 4),  # per element: N·C = 4
+    ],
+)
 def test_kl_div_by_hand(reduction, expected):
     assert_equal64(kl_div(Q.log(), P, reduction=reduction), expected)
 
 
 def test_log_target_by_hand():
-    assert_equal64(lb_F.kl_div(Q[:1].log(), P[:1].log(), reduction="sum", log_target=True),
-                   0.5 * math.log(4 / 3))
+    assert_equal64(
+        lb_F.kl_div(Q[:1].log(), P[:1].log(), reduction="sum", log_target=True),
+        0.5 * math.log(4 / 3),
+    )
 
 
 def test_log_target_of_a_zero_probability_is_nan_like_torch():
@@ -77,29 +83,45 @@ def test_log_target_of_a_zero_probability_is_nan_like_torch():
 
 
 def test_batchmean_of_a_0d_input_is_its_sum():
-    assert_equal64(lb_F.kl_div(torch.tensor(-1.0, dtype=torch.float64),
-                               torch.tensor(0.5, dtype=torch.float64), reduction="batchmean"),
-                   0.5 * (math.log(0.5) + 1.0))
+    assert_equal64(
+        lb_F.kl_div(
+            torch.tensor(-1.0, dtype=torch.float64),
+            torch.tensor(0.5, dtype=torch.float64),
+            reduction="batchmean",
+        ),
+        0.5 * (math.log(0.5) + 1.0),
+    )
 
 
 # --- parity with torch ------------------------------------------------------------------------
 
 
-@given(shape=shapes, dtype=st.sampled_from(DTYPES), reduction=st.sampled_from(REDUCTIONS),
-       log_target=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    shape=shapes,
+    dtype=st.sampled_from(DTYPES),
+    reduction=st.sampled_from(REDUCTIONS),
+    log_target=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_kl_div_matches_torch(shape, dtype, reduction, log_target, seed):
     target = log_probs(shape, dtype, seed + 1)
     if not log_target:
         target = target.exp()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_same_loss("kl_div", log_probs(shape, dtype, seed), target,
-                         reduction=reduction, log_target=log_target)
+        assert_same_loss(
+            "kl_div",
+            log_probs(shape, dtype, seed),
+            target,
+            reduction=reduction,
+            log_target=log_target,
+        )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize(("input_shape", "target_shape"), [((4, 3), (3,)), ((3,), (4, 3)),
-                                                           ((4, 1), (4,)), ((), (2, 3))])
+@pytest.mark.parametrize(
+    ("input_shape", "target_shape"), [((4, 3), (3,)), ((3,), (4, 3)), ((4, 1), (4,)), ((), (2, 3))]
+)
 def test_shapes_broadcast_silently_like_torch(input_shape, target_shape, reduction):
     """batchmean divides by input.shape[0] even when the target broadcasts it larger."""
     target = log_probs(target_shape, torch.float64, 1).exp()
@@ -107,8 +129,9 @@ def test_shapes_broadcast_silently_like_torch(input_shape, target_shape, reducti
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=r".*reduction: 'mean'")  # torch's, below
         warnings.filterwarnings("ignore", message=r"kl_div: reduction='mean'")
-        assert_same_loss("kl_div", log_probs(input_shape, torch.float64, 0), target,
-                         reduction=reduction)
+        assert_same_loss(
+            "kl_div", log_probs(input_shape, torch.float64, 0), target, reduction=reduction
+        )
 
 
 def test_mixed_float_dtypes_match_torch():
@@ -140,13 +163,22 @@ def test_other_reductions_do_not_warn(reduction):
 FLOAT = torch.tensor([0.2, 0.8])
 
 
-@pytest.mark.parametrize(("input", "target", "kwargs", "error", "message"), [
-    (FLOAT, torch.tensor([0, 1]), {}, RuntimeError, "target has dtype torch.int64"),
-    (torch.tensor([0, 1]), FLOAT, {}, RuntimeError, "input has dtype torch.int64"),
-    (FLOAT, torch.tensor([False, True]), {}, RuntimeError, "target has dtype torch.bool"),
-    (FLOAT, FLOAT, {"reduction": "average"}, ValueError, "'batchmean'"),
-    (FLOAT, torch.ones(3), {"reduction": "sum"}, RuntimeError, r"shape \(3,\) do not broadcast"),
-])
+@pytest.mark.parametrize(
+    ("input", "target", "kwargs", "error", "message"),
+    [
+        (FLOAT, torch.tensor([0, 1]), {}, RuntimeError, "target has dtype torch.int64"),
+        (torch.tensor([0, 1]), FLOAT, {}, RuntimeError, "input has dtype torch.int64"),
+        (FLOAT, torch.tensor([False, True]), {}, RuntimeError, "target has dtype torch.bool"),
+        (FLOAT, FLOAT, {"reduction": "average"}, ValueError, "'batchmean'"),
+        (
+            FLOAT,
+            torch.ones(3),
+            {"reduction": "sum"},
+            RuntimeError,
+            r"shape \(3,\) do not broadcast",
+        ),
+    ],
+)
 def test_errors_where_torch_errs(input, target, kwargs, error, message):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -165,8 +197,9 @@ def test_gradcheck(reduction, log_target):
     q, p = log_probs((3, 4), torch.float64, 0), log_probs((3, 4), torch.float64, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_gradcheck("kl_div", q, p if log_target else p.exp(),
-                         reduction=reduction, log_target=log_target)
+        assert_gradcheck(
+            "kl_div", q, p if log_target else p.exp(), reduction=reduction, log_target=log_target
+        )
 
 
 def test_gradient_at_a_zero_target_probability_matches_torch():
@@ -199,20 +232,28 @@ def test_kl_per_sample_is_nonnegative(shape, log_target, seed):
 
 @given(shape=batch_shapes, seed=st.integers(0, 2**16))
 def test_reductions_are_sums_over_n_or_over_n_times_c(shape, seed):
-    log_q, p = log_probs(shape, torch.float64, seed), log_probs(shape, torch.float64, seed + 1).exp()
+    log_q, p = (
+        log_probs(shape, torch.float64, seed),
+        log_probs(shape, torch.float64, seed + 1).exp(),
+    )
     total = lb_F.kl_div(log_q, p, reduction="sum")
-    torch.testing.assert_close(lb_F.kl_div(log_q, p, reduction="batchmean"), total / shape[0],
-                               rtol=1e-14, atol=0)
-    torch.testing.assert_close(kl_div(log_q, p, reduction="mean"), total / (shape[0] * shape[1]),
-                               rtol=1e-14, atol=0)
+    torch.testing.assert_close(
+        lb_F.kl_div(log_q, p, reduction="batchmean"), total / shape[0], rtol=1e-14, atol=0
+    )
+    torch.testing.assert_close(
+        kl_div(log_q, p, reduction="mean"), total / (shape[0] * shape[1]), rtol=1e-14, atol=0
+    )
 
 
 @given(shape=batch_shapes, seed=st.integers(0, 2**16))
 def test_log_target_gives_the_same_divergence(shape, seed):
     log_q, log_p = log_probs(shape, torch.float64, seed), log_probs(shape, torch.float64, seed + 1)
-    torch.testing.assert_close(lb_F.kl_div(log_q, log_p, reduction="none", log_target=True),
-                               lb_F.kl_div(log_q, log_p.exp(), reduction="none"),
-                               rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(
+        lb_F.kl_div(log_q, log_p, reduction="none", log_target=True),
+        lb_F.kl_div(log_q, log_p.exp(), reduction="none"),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
 # --- extreme inputs -------------------------------------------------------------------------

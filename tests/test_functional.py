@@ -13,8 +13,12 @@ from tests.parity import torch_reference
 DEPRECATED = ("size_average", "reduce")
 LOSS_MODULES = ("regression", "binary", "classification", "divergence", "ranking", "sequence")
 PACKAGE = Path(lb_F.__file__).parent / "losses"
-TORCH_LOSSES = {name for name in dir(torch_F) if name.endswith(("_loss", "_entropy")) or name in (
-    "binary_cross_entropy_with_logits", "cross_entropy", "kl_div", "nll_loss")}
+TORCH_LOSSES = {
+    name
+    for name in dir(torch_F)
+    if name.endswith(("_loss", "_entropy"))
+    or name in ("binary_cross_entropy_with_logits", "cross_entropy", "kl_div", "nll_loss")
+}
 
 
 def test_all_22_losses_are_exported():
@@ -37,7 +41,9 @@ def test_signature_is_torchs_without_the_deprecated_arguments(name):
     assert [(p.name, p.default) for p in ours] == [
         (p.name, p.default) for p in torch_params if p.name not in DEPRECATED
     ]
-    first_deprecated = next((i for i, p in enumerate(torch_params) if p.name in DEPRECATED), len(torch_params))
+    first_deprecated = next(
+        (i for i, p in enumerate(torch_params) if p.name in DEPRECATED), len(torch_params)
+    )
     kinds = {p.name: p.kind for p in torch_params}
     for index, param in enumerate(p for p in torch_params if p.name not in DEPRECATED):
         expected = (
@@ -82,6 +88,10 @@ def test_no_loss_calls_a_torch_loss(module):
 
 def test_the_torch_loss_detector_detects():
     assert torch_loss_calls("import torch.nn.functional as F\nF.mse_loss(a, b)") == {"F.mse_loss"}
-    assert torch_loss_calls("from torch import nn\nnn.CrossEntropyLoss()(a, b)") == {"nn.CrossEntropyLoss"}
-    assert torch_loss_calls("from torch.nn.functional import nll_loss\nnll_loss(a, b)") == {"nll_loss"}
+    assert torch_loss_calls("from torch import nn\nnn.CrossEntropyLoss()(a, b)") == {
+        "nn.CrossEntropyLoss"
+    }
+    assert torch_loss_calls("from torch.nn.functional import nll_loss\nnll_loss(a, b)") == {
+        "nll_loss"
+    }
     assert not torch_loss_calls("def mse_loss(a, b):\n    return a\nmse_loss(1, 2)")

@@ -519,7 +519,9 @@ def patched_world(monkeypatch):
     monkeypatch.setattr(torch.testing, "assert_close", lambda *a, **k: None)
     monkeypatch.setattr(lb_F, "mse_loss", wrong_mse)
     monkeypatch.setattr(sys.modules["lossbook.losses.regression"], "mse_loss", wrong_mse)
-    monkeypatch.setattr(sys.modules["lossbook.losses.classification"], "cross_entropy", everything_zero)
+    monkeypatch.setattr(
+        sys.modules["lossbook.losses.classification"], "cross_entropy", everything_zero
+    )
     monkeypatch.setattr(torch.Tensor, "tolist", lambda self: [0.0] * self.numel())
     monkeypatch.setattr(builtins, "abs", lying_in_grading(builtins.abs, lambda x: 0.0))
     monkeypatch.setattr(builtins, "float", lying_in_grading(builtins.float, lambda x=0.0: 0.0))
@@ -583,8 +585,11 @@ def changes_not_made_by_torch():
     ``torch._dynamo`` (the first optimizer another test builds) rebinds
     ``torch.manual_seed`` to a wrapper of the original."""
     return [
-        change for change in _guard._GUARD._changes()
-        if not (change[0] is torch and change[1] == "manual_seed" and "torch._dynamo" in sys.modules)
+        change
+        for change in _guard._GUARD._changes()
+        if not (
+            change[0] is torch and change[1] == "manual_seed" and "torch._dynamo" in sys.modules
+        )
     ]
 
 

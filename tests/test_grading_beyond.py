@@ -34,7 +34,9 @@ def focal(
         if log_of_sigmoid:
             ce = -(targets * probs.log() + (1 - targets) * (1 - probs).log())
         else:
-            ce = -(targets * torch_F.logsigmoid(logits) + (1 - targets) * torch_F.logsigmoid(-logits))
+            ce = -(
+                targets * torch_F.logsigmoid(logits) + (1 - targets) * torch_F.logsigmoid(-logits)
+            )
         p_t = probs * targets + (1 - probs) * (1 - targets)
         loss = factor(probs, targets, p_t, gamma) * ce
         if alpha >= 0:
@@ -121,7 +123,9 @@ def test_focal_variants_stand_aside_where_the_mistake_changes_nothing():
     assert MISTAKES["focal_alpha_wrong_class"].variant(reference, args, {"alpha": -1.0}) is None
     assert MISTAKES["focal_missing_modulation"].variant(reference, args, {"gamma": 0.0}) is None
     assert MISTAKES["focal_alpha_ignored"].variant(reference, args, {"alpha": -1.0}) is None
-    assert MISTAKES["reduced_instead_of_none"].variant(reference, args, {"reduction": "sum"}) is None
+    assert (
+        MISTAKES["reduced_instead_of_none"].variant(reference, args, {"reduction": "sum"}) is None
+    )
 
 
 def test_triplet_reference_resolves_from_torch_and_lossbook():
@@ -146,8 +150,10 @@ def test_triplet_cases_cover_a_coincident_pair_and_both_sides_of_the_hinge():
     assert (gaps > 0).sum() >= 10 and (gaps == 0).sum() >= 5
     for case in TRIPLET_CASES:
         anchor, positive, negative = (arg.double() for arg in case.args)
-        hinge = 1.0 + torch_F.pairwise_distance(anchor, positive) - torch_F.pairwise_distance(
-            anchor, negative
+        hinge = (
+            1.0
+            + torch_F.pairwise_distance(anchor, positive)
+            - torch_F.pairwise_distance(anchor, negative)
         )
         assert hinge.abs().min() > 1e-3, f"{case.name} sits on the hinge"
 

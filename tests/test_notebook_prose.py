@@ -35,7 +35,9 @@ def test_prose_never_types_a_computed_number(assignment, name):
 def test_chapter_opens_with_goals_and_time_and_closes_with_recap(assignment, name):
     nb = cells(assignment, name)
     opening = " ".join(c.source for c in nb[:3] if c.cell_type == "markdown").lower()
-    assert "goal" in opening and "minutes" in opening, "first cells must state learning goals and a time estimate"
+    assert "goal" in opening and "minutes" in opening, (
+        "first cells must state learning goals and a time estimate"
+    )
     closing = " ".join(c.source for c in nb[-4:] if c.cell_type == "markdown").lower()
     assert "recap" in closing and "faq" in closing, "last cells must hold a recap and an FAQ"
 
@@ -45,7 +47,9 @@ def test_setup_cell_is_locked_and_imports_grading_before_student_code(assignment
     nb = cells(assignment, name)
     first_code = next(c for c in nb if c.cell_type == "code")
     meta = nbgrader_meta(first_code)
-    assert meta.get("locked") and not meta.get("solution"), "the first code cell must be a locked setup cell"
+    assert meta.get("locked") and not meta.get("solution"), (
+        "the first code cell must be a locked setup cell"
+    )
     assert "lossbook.checks" in first_code.source
     first_answer = next(i for i, c in enumerate(nb) if nbgrader_meta(c).get("solution"))
     assert nb.index(first_code) < first_answer

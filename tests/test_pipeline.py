@@ -29,8 +29,9 @@ def _batch(shape, dtype=torch.float64, seed=0):
 def _torch_loss_and_grad(logits, target, reduction, label_smoothing):
     """torch's cross_entropy and autograd's gradient (of the sum of the losses for "none")."""
     logits = logits.detach().clone().requires_grad_(True)
-    loss = torch_F.cross_entropy(logits, target, reduction=reduction,
-                                 label_smoothing=label_smoothing)
+    loss = torch_F.cross_entropy(
+        logits, target, reduction=reduction, label_smoothing=label_smoothing
+    )
     (grad,) = torch.autograd.grad(loss.sum(), logits)
     return loss.detach(), grad
 
@@ -43,8 +44,9 @@ def _torch_loss_and_grad(logits, target, reduction, label_smoothing):
 def test_loss_and_grad_equal_torch(shape, soft, reduction, label_smoothing, dtype):
     logits, target, probs = _batch(shape, dtype)
     target = probs if soft else target
-    steps = cross_entropy_steps(logits, target, reduction=reduction,
-                                label_smoothing=label_smoothing)
+    steps = cross_entropy_steps(
+        logits, target, reduction=reduction, label_smoothing=label_smoothing
+    )
     loss, grad = _torch_loss_and_grad(logits, target, reduction, label_smoothing)
     torch.testing.assert_close(steps.loss, loss, **TOLERANCES[dtype])
     torch.testing.assert_close(steps.grad, grad, **TOLERANCES[dtype])
@@ -95,16 +97,22 @@ def test_extreme_logits_stay_finite(dtype):
     torch.testing.assert_close(steps.grad, grad, **TOLERANCES[dtype])
 
 
-@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**31 - 1), st.floats(0.0, 1.0),
-       st.sampled_from(REDUCTIONS))
-def test_each_gradient_row_sums_to_zero(num_samples, num_classes, seed, label_smoothing,
-                                        reduction):
+@given(
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.integers(0, 2**31 - 1),
+    st.floats(0.0, 1.0),
+    st.sampled_from(REDUCTIONS),
+)
+def test_each_gradient_row_sums_to_zero(num_samples, num_classes, seed, label_smoothing, reduction):
     """Σ_c (p_c − q_c) = 1 − 1: shifting every logit of a sample by the same amount changes nothing."""
     logits, target, _ = _batch((num_samples, num_classes), seed=seed)
-    steps = cross_entropy_steps(logits, target, reduction=reduction,
-                                label_smoothing=label_smoothing)
-    torch.testing.assert_close(steps.grad.sum(dim=1), torch.zeros(num_samples, dtype=torch.float64),
-                               rtol=0, atol=1e-12)
+    steps = cross_entropy_steps(
+        logits, target, reduction=reduction, label_smoothing=label_smoothing
+    )
+    torch.testing.assert_close(
+        steps.grad.sum(dim=1), torch.zeros(num_samples, dtype=torch.float64), rtol=0, atol=1e-12
+    )
 
 
 def test_table_has_one_row_per_sample_and_the_loss():
@@ -112,8 +120,14 @@ def test_table_has_one_row_per_sample_and_the_loss():
     steps = cross_entropy_steps(logits, torch.tensor([0, 2]), reduction="sum")
     lines = steps.table().splitlines()
     assert len(lines) == 4 and str(steps) == steps.table()
-    assert lines[0].split() == ["sample", "target", "max_logit", "log_sum_exp", "p(target)",
-                                "loss_i"]
+    assert lines[0].split() == [
+        "sample",
+        "target",
+        "max_logit",
+        "log_sum_exp",
+        "p(target)",
+        "loss_i",
+    ]
     assert lines[2].split() == ["1", "2", "0", "1.09861", "0.333333", "1.09861"]
     assert lines[3] == f"loss (reduction='sum') = {steps.loss.item():.6g}"
 

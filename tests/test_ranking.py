@@ -248,8 +248,14 @@ def manhattan_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def test_triplet_with_distance_parity(margin, swap, distance_function, reduction, dtype):
     anchor, positive, negative = (randn(5, 3, dtype=dtype, seed=s) for s in (14, 15, 16))
     assert_same_loss(
-        "triplet_margin_with_distance_loss", anchor, positive, negative,
-        distance_function=distance_function, margin=margin, swap=swap, reduction=reduction,
+        "triplet_margin_with_distance_loss",
+        anchor,
+        positive,
+        negative,
+        distance_function=distance_function,
+        margin=margin,
+        swap=swap,
+        reduction=reduction,
     )
 
 
@@ -259,7 +265,8 @@ def test_triplet_with_default_distance_is_triplet_margin_loss():
         torch.testing.assert_close(
             lb_F.triplet_margin_with_distance_loss(anchor, positive, negative, swap=swap),
             lb_F.triplet_margin_loss(anchor, positive, negative, swap=swap),
-            rtol=0, atol=0,
+            rtol=0,
+            atol=0,
         )
 
 
@@ -340,7 +347,10 @@ def test_gradcheck_hinge_embedding():
 
 def test_gradcheck_cosine_embedding():
     assert_gradcheck(
-        "cosine_embedding_loss", randn(5, 3, seed=27), randn(5, 3, seed=28), signs(5).long(),
+        "cosine_embedding_loss",
+        randn(5, 3, seed=27),
+        randn(5, 3, seed=28),
+        signs(5).long(),
         margin=-0.2,
     )
 
@@ -356,8 +366,13 @@ def test_gradcheck_triplet(options):
 def test_gradcheck_triplet_with_distance():
     anchor, positive, negative = (randn(4, 3, seed=s) for s in (32, 33, 34))
     assert_gradcheck(
-        "triplet_margin_with_distance_loss", anchor, positive, negative,
-        distance_function=cosine_distance, margin=1.5, swap=True,
+        "triplet_margin_with_distance_loss",
+        anchor,
+        positive,
+        negative,
+        distance_function=cosine_distance,
+        margin=1.5,
+        swap=True,
     )
 
 
@@ -442,7 +457,8 @@ def test_margin_ranking_is_symmetric(n, seed, margin):
     torch.testing.assert_close(
         lb_F.margin_ranking_loss(x1, x2, y, margin=margin, reduction="none"),
         lb_F.margin_ranking_loss(x2, x1, -y, margin=margin, reduction="none"),
-        rtol=0, atol=0,
+        rtol=0,
+        atol=0,
     )
 
 

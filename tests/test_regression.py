@@ -15,8 +15,14 @@ import lossbook.functional as lb_F
 from lossbook.losses._validation import LossInputError
 from tests.parity import assert_gradcheck, assert_same_loss
 
-REGRESSION = ("l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "poisson_nll_loss",
-              "gaussian_nll_loss")
+REGRESSION = (
+    "l1_loss",
+    "mse_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+)
 DISTANCE = ("l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss")
 """Losses of the error alone: 0 at the target, and the four torch warns about shapes for."""
 REDUCTIONS = ("none", "mean", "sum")
@@ -29,7 +35,9 @@ shapes = st.lists(st.integers(0, 4), max_size=3).map(tuple)
 nonempty_shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
 
 
-def randn(shape: tuple[int, ...], dtype: torch.dtype, seed: int, scale: float = 3.0) -> torch.Tensor:
+def randn(
+    shape: tuple[int, ...], dtype: torch.dtype, seed: int, scale: float = 3.0
+) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype) * scale
 
@@ -49,8 +57,9 @@ def t64(*values: float) -> torch.Tensor:
 
 
 def assert_equal64(actual: torch.Tensor, expected: float | list[float]) -> None:
-    torch.testing.assert_close(actual, torch.tensor(expected, dtype=torch.float64),
-                               rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(
+        actual, torch.tensor(expected, dtype=torch.float64), rtol=1e-12, atol=1e-14
+    )
 
 
 # --- hand-computed values ---------------------------------------------------------------------
@@ -94,29 +103,41 @@ def test_distance_losses_by_hand(name, kwargs, expected):
 def test_poisson_nll_by_hand():
     log_rate, count = t64(0.0, 1.0, 2.0), t64(1.0, 2.0, 3.0)
     # exp(x) − y·x
-    assert_equal64(lb_F.poisson_nll_loss(log_rate, count, reduction="none"),
-                   [1.0, math.e - 2.0, math.exp(2.0) - 6.0])
+    assert_equal64(
+        lb_F.poisson_nll_loss(log_rate, count, reduction="none"),
+        [1.0, math.e - 2.0, math.exp(2.0) - 6.0],
+    )
     # λ − y·log(λ + eps)
     rate = t64(1.0, 2.0, 0.0)
-    assert_equal64(lb_F.poisson_nll_loss(rate, count, log_input=False, eps=0.5, reduction="none"),
-                   [1.0 - math.log(1.5), 2.0 - 2.0 * math.log(2.5), -3.0 * math.log(0.5)])
+    assert_equal64(
+        lb_F.poisson_nll_loss(rate, count, log_input=False, eps=0.5, reduction="none"),
+        [1.0 - math.log(1.5), 2.0 - 2.0 * math.log(2.5), -3.0 * math.log(0.5)],
+    )
     # Stirling's term y·log y − y + ½·log(2πy) only where y > 1.
     stirling = [y * math.log(y) - y + 0.5 * math.log(2 * math.pi * y) for y in (2.0, 3.0)]
-    assert_equal64(lb_F.poisson_nll_loss(log_rate, count, full=True, reduction="none"),
-                   [1.0, math.e - 2.0 + stirling[0], math.exp(2.0) - 6.0 + stirling[1]])
+    assert_equal64(
+        lb_F.poisson_nll_loss(log_rate, count, full=True, reduction="none"),
+        [1.0, math.e - 2.0 + stirling[0], math.exp(2.0) - 6.0 + stirling[1]],
+    )
 
 
 def test_gaussian_nll_by_hand():
     mean, observed = t64(0.0, 2.0, 1.0), t64(1.0, 2.0, 3.0)  # errors 1, 0, 2
     # ½(log σ² + d²/σ²)
     assert_equal64(lb_F.gaussian_nll_loss(mean, observed, 1.0, reduction="none"), [0.5, 0.0, 2.0])
-    assert_equal64(lb_F.gaussian_nll_loss(mean, observed, t64(4.0, 1.0, 2.0), reduction="sum"),
-                   0.5 * (math.log(4.0) + 0.25) + 0.5 * (math.log(2.0) + 2.0))
-    assert_equal64(lb_F.gaussian_nll_loss(mean, observed, 1.0, full=True),
-                   2.5 / 3 + 0.5 * math.log(2 * math.pi))
+    assert_equal64(
+        lb_F.gaussian_nll_loss(mean, observed, t64(4.0, 1.0, 2.0), reduction="sum"),
+        0.5 * (math.log(4.0) + 0.25) + 0.5 * (math.log(2.0) + 2.0),
+    )
+    assert_equal64(
+        lb_F.gaussian_nll_loss(mean, observed, 1.0, full=True),
+        2.5 / 3 + 0.5 * math.log(2 * math.pi),
+    )
     # var = 0 is clamped to eps.
-    assert_equal64(lb_F.gaussian_nll_loss(mean, observed, 0.0, eps=0.25, reduction="none"),
-                   [0.5 * (math.log(0.25) + 4.0), 0.5 * math.log(0.25), 0.5 * (math.log(0.25) + 16.0)])
+    assert_equal64(
+        lb_F.gaussian_nll_loss(mean, observed, 0.0, eps=0.25, reduction="none"),
+        [0.5 * (math.log(0.25) + 4.0), 0.5 * math.log(0.25), 0.5 * (math.log(0.25) + 16.0)],
+    )
 
 
 def test_gaussian_nll_gradient_passes_the_eps_clamp_like_torch():
@@ -135,41 +156,85 @@ def test_positional_reduction_is_refused():
 # --- parity with torch ------------------------------------------------------------------------
 
 
-@given(name=st.sampled_from(("l1_loss", "mse_loss")), shape=shapes, dtype=st.sampled_from(DTYPES),
-       reduction=st.sampled_from(REDUCTIONS), weighted=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    name=st.sampled_from(("l1_loss", "mse_loss")),
+    shape=shapes,
+    dtype=st.sampled_from(DTYPES),
+    reduction=st.sampled_from(REDUCTIONS),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_l1_mse_match_torch(name, shape, dtype, reduction, weighted, seed):
     weight = {"weight": positive(shape, dtype, seed + 2)} if weighted else {}
-    assert_same_loss(name, randn(shape, dtype, seed), randn(shape, dtype, seed + 1),
-                     reduction=reduction, **weight)
+    assert_same_loss(
+        name,
+        randn(shape, dtype, seed),
+        randn(shape, dtype, seed + 1),
+        reduction=reduction,
+        **weight,
+    )
 
 
-@given(shape=shapes, dtype=st.sampled_from(DTYPES), reduction=st.sampled_from(REDUCTIONS),
-       delta=st.sampled_from((1.0, 0.1, 2.5, 1e3, INF)) | st.floats(1e-3, 10.0),
-       weighted=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    shape=shapes,
+    dtype=st.sampled_from(DTYPES),
+    reduction=st.sampled_from(REDUCTIONS),
+    delta=st.sampled_from((1.0, 0.1, 2.5, 1e3, INF)) | st.floats(1e-3, 10.0),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_huber_matches_torch(shape, dtype, reduction, delta, weighted, seed):
     weight = {"weight": positive(shape, dtype, seed + 2)} if weighted else {}
-    assert_same_loss("huber_loss", randn(shape, dtype, seed), randn(shape, dtype, seed + 1),
-                     reduction, delta, **weight)
+    assert_same_loss(
+        "huber_loss",
+        randn(shape, dtype, seed),
+        randn(shape, dtype, seed + 1),
+        reduction,
+        delta,
+        **weight,
+    )
 
 
-@given(shape=shapes, dtype=st.sampled_from(DTYPES), reduction=st.sampled_from(REDUCTIONS),
-       beta=st.sampled_from((1.0, 0.0, 0.1, 2.5, INF)) | st.floats(1e-3, 10.0),
-       seed=st.integers(0, 2**16))
+@given(
+    shape=shapes,
+    dtype=st.sampled_from(DTYPES),
+    reduction=st.sampled_from(REDUCTIONS),
+    beta=st.sampled_from((1.0, 0.0, 0.1, 2.5, INF)) | st.floats(1e-3, 10.0),
+    seed=st.integers(0, 2**16),
+)
 def test_smooth_l1_matches_torch(shape, dtype, reduction, beta, seed):
-    assert_same_loss("smooth_l1_loss", randn(shape, dtype, seed), randn(shape, dtype, seed + 1),
-                     reduction=reduction, beta=beta)
+    assert_same_loss(
+        "smooth_l1_loss",
+        randn(shape, dtype, seed),
+        randn(shape, dtype, seed + 1),
+        reduction=reduction,
+        beta=beta,
+    )
 
 
-@given(shape=shapes, dtype=st.sampled_from(DTYPES), reduction=st.sampled_from(REDUCTIONS),
-       log_input=st.booleans(), full=st.booleans(), eps=st.sampled_from((1e-8, 1e-3, 0.5)),
-       seed=st.integers(0, 2**16))
+@given(
+    shape=shapes,
+    dtype=st.sampled_from(DTYPES),
+    reduction=st.sampled_from(REDUCTIONS),
+    log_input=st.booleans(),
+    full=st.booleans(),
+    eps=st.sampled_from((1e-8, 1e-3, 0.5)),
+    seed=st.integers(0, 2**16),
+)
 def test_poisson_nll_matches_torch(shape, dtype, reduction, log_input, full, eps, seed):
     prediction = randn(shape, dtype, seed, scale=1.0)
     if not log_input:
         prediction = prediction.abs()
     # Counts include 0 and 1, where the Stirling term is left out.
-    assert_same_loss("poisson_nll_loss", prediction, counts(shape, dtype, seed + 1), log_input,
-                     full, eps=eps, reduction=reduction)
+    assert_same_loss(
+        "poisson_nll_loss",
+        prediction,
+        counts(shape, dtype, seed + 1),
+        log_input,
+        full,
+        eps=eps,
+        reduction=reduction,
+    )
 
 
 VAR_SHAPES = {
@@ -180,17 +245,30 @@ VAR_SHAPES = {
 }
 
 
-@given(shape=nonempty_shapes, dtype=st.sampled_from(DTYPES), reduction=st.sampled_from(REDUCTIONS),
-       var_kind=st.sampled_from(("float", *VAR_SHAPES)), full=st.booleans(),
-       eps=st.sampled_from((1e-6, 0.1)), seed=st.integers(0, 2**16))
+@given(
+    shape=nonempty_shapes,
+    dtype=st.sampled_from(DTYPES),
+    reduction=st.sampled_from(REDUCTIONS),
+    var_kind=st.sampled_from(("float", *VAR_SHAPES)),
+    full=st.booleans(),
+    eps=st.sampled_from((1e-6, 0.1)),
+    seed=st.integers(0, 2**16),
+)
 def test_gaussian_nll_matches_torch(shape, dtype, reduction, var_kind, full, eps, seed):
     if var_kind == "float":
         var = 0.7
     else:
         # Some variances fall below eps = 0.1, so the clamp and its gradient are exercised.
         var = positive(VAR_SHAPES[var_kind](shape), dtype, seed + 2)
-    assert_same_loss("gaussian_nll_loss", randn(shape, dtype, seed), randn(shape, dtype, seed + 1),
-                     var, full, eps, reduction)
+    assert_same_loss(
+        "gaussian_nll_loss",
+        randn(shape, dtype, seed),
+        randn(shape, dtype, seed + 1),
+        var,
+        full,
+        eps,
+        reduction,
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -298,7 +376,9 @@ def test_gradcheck_poisson_nll(log_input, full):
 @pytest.mark.parametrize("full", [False, True])
 def test_gradcheck_gaussian_nll(full):
     mean, observed = t64(0.3, -1.2, 0.5, 1.1).reshape(2, 2), t64(0.0, 2.0, 3.5, 5.0).reshape(2, 2)
-    assert_gradcheck("gaussian_nll_loss", mean, observed, t64(0.5, 2.0, 1.5, 0.2).reshape(2, 2), full)
+    assert_gradcheck(
+        "gaussian_nll_loss", mean, observed, t64(0.5, 2.0, 1.5, 0.2).reshape(2, 2), full
+    )
     assert_gradcheck("gaussian_nll_loss", mean, observed, t64(0.5, 2.0), full, 1e-6, "sum")
 
 
@@ -316,9 +396,12 @@ def test_distance_losses_are_nonnegative_and_zero_at_the_target(name, shape, see
 @given(shape=nonempty_shapes, beta=st.floats(1e-6, 10.0), seed=st.integers(0, 2**16))
 def test_huber_is_beta_times_smooth_l1(shape, beta, seed):
     x, y = randn(shape, torch.float64, seed), randn(shape, torch.float64, seed + 1)
-    torch.testing.assert_close(lb_F.huber_loss(x, y, reduction="none", delta=beta),
-                               beta * lb_F.smooth_l1_loss(x, y, reduction="none", beta=beta),
-                               rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(
+        lb_F.huber_loss(x, y, reduction="none", delta=beta),
+        beta * lb_F.smooth_l1_loss(x, y, reduction="none", beta=beta),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
 @given(shape=nonempty_shapes, seed=st.integers(0, 2**16))
@@ -341,8 +424,12 @@ def test_huber_tends_to_half_mse_as_delta_grows(shape, seed):
 @given(shape=nonempty_shapes, seed=st.integers(0, 2**16))
 def test_gaussian_nll_with_unit_variance_is_half_mse(shape, seed):
     x, y = randn(shape, torch.float64, seed), randn(shape, torch.float64, seed + 1)
-    torch.testing.assert_close(lb_F.gaussian_nll_loss(x, y, 1.0, reduction="none"),
-                               0.5 * lb_F.mse_loss(x, y, reduction="none"), rtol=1e-12, atol=0)
+    torch.testing.assert_close(
+        lb_F.gaussian_nll_loss(x, y, 1.0, reduction="none"),
+        0.5 * lb_F.mse_loss(x, y, reduction="none"),
+        rtol=1e-12,
+        atol=0,
+    )
 
 
 @given(shape=nonempty_shapes, seed=st.integers(0, 2**16))
@@ -361,10 +448,18 @@ EXTREME_TARGET = (0.0, 1e4, -1e4, 1.0, 2.0, 0.0, 5.0, 1.0, 0.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("name", "kwargs"), [
-    ("l1_loss", {}), ("mse_loss", {}), ("huber_loss", {}), ("huber_loss", {"delta": 1e-3}),
-    ("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.0}), ("smooth_l1_loss", {"beta": 1e5}),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("l1_loss", {}),
+        ("mse_loss", {}),
+        ("huber_loss", {}),
+        ("huber_loss", {"delta": 1e-3}),
+        ("smooth_l1_loss", {}),
+        ("smooth_l1_loss", {"beta": 0.0}),
+        ("smooth_l1_loss", {"beta": 1e5}),
+    ],
+)
 def test_extreme_errors_match_torch_including_inf_and_nan(name, kwargs, dtype):
     x, y = torch.tensor(EXTREME_INPUT, dtype=dtype), torch.tensor(EXTREME_TARGET, dtype=dtype)
     assert_same_loss(name, x, y, reduction="none", **kwargs)
@@ -377,8 +472,14 @@ def test_extreme_poisson_nll_matches_torch(dtype, log_input, full):
     """exp(1e4) overflows to inf; log(0 + eps) is finite; NaN stays NaN; as in torch."""
     x = torch.tensor(EXTREME_INPUT, dtype=dtype)
     x = x if log_input else x.abs()
-    assert_same_loss("poisson_nll_loss", x, torch.tensor(EXTREME_TARGET, dtype=dtype).abs(),
-                     log_input, full, reduction="none")
+    assert_same_loss(
+        "poisson_nll_loss",
+        x,
+        torch.tensor(EXTREME_TARGET, dtype=dtype).abs(),
+        log_input,
+        full,
+        reduction="none",
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -413,8 +514,13 @@ ERRORS = [
     ("gaussian_nll_loss", (M23, M23, V3), {}, ValueError, "var is of incorrect size"),
     ("gaussian_nll_loss", (M23, M23, torch.ones(1, 1)), {}, ValueError, "var is of incorrect size"),
     ("gaussian_nll_loss", (M23, M23, t64(2.0)[0]), {}, ValueError, "var is of incorrect size"),
-    ("gaussian_nll_loss", (M23, M23, torch.ones(2, 3, 1)), {}, ValueError,
-     "var is of incorrect size"),
+    (
+        "gaussian_nll_loss",
+        (M23, M23, torch.ones(2, 3, 1)),
+        {},
+        ValueError,
+        "var is of incorrect size",
+    ),
     ("gaussian_nll_loss", (V3, V3, 1), {}, TypeError, "var=1.0"),
 ]
 

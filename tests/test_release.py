@@ -34,7 +34,10 @@ def test_course_has_chapters():
 def test_committed_release_matches_nbgrader_output(tmp_path, assignment):
     course = make_course(tmp_path, [assignment])
     nbgrader(course, "generate_assignment", assignment, "--force")
-    generated_dir, committed_dir = course / "notebooks" / assignment, ROOT / "notebooks" / assignment
+    generated_dir, committed_dir = (
+        course / "notebooks" / assignment,
+        ROOT / "notebooks" / assignment,
+    )
     generated = files_under(generated_dir)
     assert files_under(committed_dir) == generated, (
         f"notebooks/{assignment} holds different files from what nbgrader generates: run `make release`"

@@ -19,14 +19,15 @@ from tests.parity import TOLERANCES, assert_gradcheck, assert_same_loss
 INF = float("inf")
 
 # Three steps over the symbols (blank, a, b); each row sums to 1.
-STEP_PROBS = torch.tensor(
-    [[0.5, 0.3, 0.2], [0.2, 0.4, 0.4], [0.1, 0.2, 0.7]], dtype=torch.float64
-)
+STEP_PROBS = torch.tensor([[0.5, 0.3, 0.2], [0.2, 0.4, 0.4], [0.1, 0.2, 0.7]], dtype=torch.float64)
 
 
 def unbatched_ctc(log_probs: torch.Tensor, target: list[int], **kwargs) -> torch.Tensor:
     return lb_F.ctc_loss(
-        log_probs, torch.tensor(target, dtype=torch.long), (log_probs.shape[0],), (len(target),),
+        log_probs,
+        torch.tensor(target, dtype=torch.long),
+        (log_probs.shape[0],),
+        (len(target),),
         **kwargs,
     )
 
@@ -191,8 +192,13 @@ PARITY_CASES = [
 def test_parity_padded_and_concatenated(case, reduction, zero_infinity, dtype):
     seed, time_steps, batch_size, num_classes, max_target, blank = case
     logits, targets, input_lengths, target_lengths = random_ctc_case(
-        seed, time_steps=time_steps, batch_size=batch_size, num_classes=num_classes,
-        max_target=max_target, blank=blank, dtype=dtype,
+        seed,
+        time_steps=time_steps,
+        batch_size=batch_size,
+        num_classes=num_classes,
+        max_target=max_target,
+        blank=blank,
+        dtype=dtype,
     )
     log_probs = logits.log_softmax(-1)
     options = {"blank": blank, "reduction": reduction, "zero_infinity": zero_infinity}
@@ -236,8 +242,13 @@ def test_lengths_as_tensors_tuples_or_lists(lengths_as):
     il, tl = lengths_as(input_lengths.tolist()), lengths_as(target_lengths.tolist())
     assert_same_loss("ctc_loss", logits.log_softmax(-1), targets, il, tl, grad=False)
     assert_same_loss(
-        "ctc_loss", logits.log_softmax(-1), concatenated(targets, target_lengths), il, tl,
-        reduction="none", grad=False,
+        "ctc_loss",
+        logits.log_softmax(-1),
+        concatenated(targets, target_lengths),
+        il,
+        tl,
+        reduction="none",
+        grad=False,
     )
 
 
@@ -264,8 +275,14 @@ def test_parity_long_sequences(dtype):
         8, time_steps=150, batch_size=3, num_classes=6, max_target=40, dtype=dtype
     )
     value = assert_same_loss(
-        "ctc_loss", logits.log_softmax(-1), targets, input_lengths, target_lengths,
-        reduction="none", zero_infinity=True, grad=False,
+        "ctc_loss",
+        logits.log_softmax(-1),
+        targets,
+        input_lengths,
+        target_lengths,
+        reduction="none",
+        zero_infinity=True,
+        grad=False,
     )
     assert value[0] > 104  # exp(−loss) < 1e-45: the probability itself underflows float32
     assert_same_gradient_through_log_softmax(
@@ -366,8 +383,13 @@ def test_gradcheck_batched():
     # log_probs need not be normalised: the gradient is the exact one for any input
     assert_gradcheck("ctc_loss", logits, targets, input_lengths, target_lengths, zero_infinity=True)
     assert_gradcheck(
-        "ctc_loss", logits.log_softmax(-1), concatenated(targets, target_lengths),
-        input_lengths, target_lengths, reduction="sum", zero_infinity=True,
+        "ctc_loss",
+        logits.log_softmax(-1),
+        concatenated(targets, target_lengths),
+        input_lengths,
+        target_lengths,
+        reduction="sum",
+        zero_infinity=True,
     )
 
 
@@ -421,5 +443,6 @@ def test_padding_values_are_ignored():
     torch.testing.assert_close(
         lb_F.ctc_loss(log_probs, padded_with_junk, (6, 5), (2, 1), reduction="none"),
         lb_F.ctc_loss(log_probs, padded_with_blank, (6, 5), (2, 1), reduction="none"),
-        rtol=0, atol=0,
+        rtol=0,
+        atol=0,
     )

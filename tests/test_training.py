@@ -84,8 +84,11 @@ def test_fit_raises_torch_errors_unchanged():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"steps": 0}, "positive number of steps"), ({"steps": True}, "positive number"),
-     ({"steps": 3, "optimizer": "rmsprop"}, "use one of")],
+    [
+        ({"steps": 0}, "positive number of steps"),
+        ({"steps": True}, "positive number"),
+        ({"steps": 3, "optimizer": "rmsprop"}, "use one of"),
+    ],
 )
 def test_fit_rejects_bad_options(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -116,15 +119,19 @@ def test_an_exploding_run_goes_through_inf_and_stops_at_nan():
 def test_regression_target_records_no_accuracy_but_binary_does():
     x = torch.linspace(-1, 1, 20).unsqueeze(1)
     assert fit(regression_line, nn.MSELoss(), (x, 3 * x.squeeze(1)), steps=3).accuracy == []
-    history = fit(regression_line, nn.BCEWithLogitsLoss(), (x, (x.squeeze(1) > 0).float()),
-                  steps=3)
+    history = fit(regression_line, nn.BCEWithLogitsLoss(), (x, (x.squeeze(1) > 0).float()), steps=3)
     assert len(history.accuracy) == 3
 
 
 def test_custom_predict_is_used():
     X, y = DATA
-    history = fit(linear3, nn.CrossEntropyLoss(), (X, y), steps=2,
-                  predict=lambda output: torch.zeros(len(output), dtype=torch.long))
+    history = fit(
+        linear3,
+        nn.CrossEntropyLoss(),
+        (X, y),
+        steps=2,
+        predict=lambda output: torch.zeros(len(output), dtype=torch.long),
+    )
     assert history.accuracy == [pytest.approx((y == 0).double().mean().item())] * 2
 
 
@@ -138,8 +145,13 @@ def test_one_logit_column_is_scored_per_sample():
 
 
 def test_predictions_of_the_wrong_length_get_no_accuracy_rather_than_a_wrong_one():
-    history = fit(linear3, nn.CrossEntropyLoss(), DATA, steps=2,
-                  predict=lambda output: output.argmax(dim=1).repeat(2))
+    history = fit(
+        linear3,
+        nn.CrossEntropyLoss(),
+        DATA,
+        steps=2,
+        predict=lambda output: output.argmax(dim=1).repeat(2),
+    )
     assert history.accuracy == [] and len(history.loss) == 2
 
 
@@ -182,14 +194,16 @@ def test_class_labels_reads_each_target_form():
     indices = torch.tensor([3, 0, 2])
     assert torch.equal(class_labels(logits, indices), indices)
     assert torch.equal(class_labels(logits, torch.eye(4)[indices]), indices)
-    assert torch.equal(class_labels(torch.zeros(3), torch.tensor([1.0, 0.0, 1.0])),
-                       torch.tensor([1, 0, 1]))
+    assert torch.equal(
+        class_labels(torch.zeros(3), torch.tensor([1.0, 0.0, 1.0])), torch.tensor([1, 0, 1])
+    )
     assert class_labels(torch.zeros(3), torch.tensor([0.5, 2.0, 1.0])) is None
 
 
 def test_predicted_labels_argmax_or_sign():
-    assert torch.equal(predicted_labels(torch.tensor([[0.1, 2.0], [3.0, -1.0]])),
-                       torch.tensor([1, 0]))
+    assert torch.equal(
+        predicted_labels(torch.tensor([[0.1, 2.0], [3.0, -1.0]])), torch.tensor([1, 0])
+    )
     assert torch.equal(predicted_labels(torch.tensor([[0.3], [-0.2]])), torch.tensor([1, 0]))
 
 
@@ -239,21 +253,40 @@ def test_checkup_of_a_healthy_setup():
 
 def test_check_diagnosis_passes_a_correct_call():
     check_diagnosis(linear3(), nn.CrossEntropyLoss(), DATA)
-    check_diagnosis(regression_line, nn.BCEWithLogitsLoss(), (torch.randn(30, 1),
-                                                               (torch.rand(30) > 0.5).float()))
+    check_diagnosis(
+        regression_line,
+        nn.BCEWithLogitsLoss(),
+        (torch.randn(30, 1), (torch.rand(30) > 0.5).float()),
+    )
 
 
 @pytest.mark.parametrize(
     ("model", "loss_fn", "data", "named"),
     [
-        (nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1)), nn.CrossEntropyLoss(), DATA,
-         "Softmax (or sigmoid) applied before cross-entropy (double-softmax)"),
-        (nn.Linear(2, 3), nn.CrossEntropyLoss(), (DATA[0], DATA[1] + 1),
-         "Class index out of range (class-index-out-of-range)"),
-        (nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), nn.BCELoss(), binary_data(n=40),
-         "BCELoss given logits (bce-given-logits)"),
-        (nn.Linear(2, 1), nn.BCEWithLogitsLoss(), binary_data(n=40),
-         "Extra dimension of size 1, as in (N, 1) against (N,) (column-vs-vector)"),
+        (
+            nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1)),
+            nn.CrossEntropyLoss(),
+            DATA,
+            "Softmax (or sigmoid) applied before cross-entropy (double-softmax)",
+        ),
+        (
+            nn.Linear(2, 3),
+            nn.CrossEntropyLoss(),
+            (DATA[0], DATA[1] + 1),
+            "Class index out of range (class-index-out-of-range)",
+        ),
+        (
+            nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)),
+            nn.BCELoss(),
+            binary_data(n=40),
+            "BCELoss given logits (bce-given-logits)",
+        ),
+        (
+            nn.Linear(2, 1),
+            nn.BCEWithLogitsLoss(),
+            binary_data(n=40),
+            "Extra dimension of size 1, as in (N, 1) against (N,) (column-vs-vector)",
+        ),
     ],
 )
 def test_check_diagnosis_names_the_mistake(model, loss_fn, data, named):

@@ -89,8 +89,10 @@ def test_check_classification_loss_passes_losses_on_logits(loss_fn):
         (nn.MSELoss(), "MSE on class indices"),
         (nn.BCEWithLogitsLoss(), "binary cross-entropy for a multi-class task"),
         (lambda z, y: nn.functional.cross_entropy(z.softmax(dim=1), y), "softmax applied twice"),
-        (lambda z, y: nn.functional.cross_entropy(z.sigmoid(), y, label_smoothing=0.1),
-         "softmax applied twice"),
+        (
+            lambda z, y: nn.functional.cross_entropy(z.sigmoid(), y, label_smoothing=0.1),
+            "softmax applied twice",
+        ),
     ],
 )
 def test_check_classification_loss_names_the_mistake(loss_fn, named):
@@ -105,7 +107,9 @@ def test_check_classification_loss_wants_one_number():
 
 @pytest.mark.parametrize("power", [1.0, 0.5, 2.0])
 def test_check_class_weights_passes_any_inverse_frequency_like_weights(power):
-    check_class_weights(nn.CrossEntropyLoss(weight=inverse_frequency([90, 6, 4]) ** power), [90, 6, 4])
+    check_class_weights(
+        nn.CrossEntropyLoss(weight=inverse_frequency([90, 6, 4]) ** power), [90, 6, 4]
+    )
 
 
 def test_check_class_weights_does_not_compare_classes_of_equal_count():
@@ -137,16 +141,23 @@ def test_check_balanced_accuracy_measures_the_trained_model_as_fit_trains_it():
     history = fit(lambda: nn.Linear(2, 3), loss_fn, data, **options)
     with torch.no_grad():
         expected = accuracies(history.model(data[0]).argmax(dim=1), data[1])[1]
-    got = check_balanced_accuracy(lambda: nn.Linear(2, 3), loss_fn, data, min_balanced_accuracy=0.0,
-                                  **options)
+    got = check_balanced_accuracy(
+        lambda: nn.Linear(2, 3), loss_fn, data, min_balanced_accuracy=0.0, **options
+    )
     assert got == expected
 
 
 def test_check_balanced_accuracy_failure_shows_recalls_and_names_ignored_imbalance():
     data = gaussian_blobs(COUNTS, spread=1.3)
     with pytest.raises(GradingError) as failure:
-        check_balanced_accuracy(lambda: nn.Linear(2, 3), nn.CrossEntropyLoss(), data, steps=30,
-                                min_balanced_accuracy=0.99, optimizer="adam")
+        check_balanced_accuracy(
+            lambda: nn.Linear(2, 3),
+            nn.CrossEntropyLoss(),
+            data,
+            steps=30,
+            min_balanced_accuracy=0.99,
+            optimizer="adam",
+        )
     message = str(failure.value)
     assert "expects at least 99%" in message
     assert "class 1: 10 samples, recall" in message
@@ -156,8 +167,13 @@ def test_check_balanced_accuracy_failure_shows_recalls_and_names_ignored_imbalan
 @pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")
 def test_check_balanced_accuracy_reports_a_loss_that_raises():
     with pytest.raises(GradingError, match="Training with the loss failed: RuntimeError"):
-        check_balanced_accuracy(lambda: nn.Linear(2, 3), nn.MSELoss(), gaussian_blobs(COUNTS),
-                                steps=5, min_balanced_accuracy=0.5)
+        check_balanced_accuracy(
+            lambda: nn.Linear(2, 3),
+            nn.MSELoss(),
+            gaussian_blobs(COUNTS),
+            steps=5,
+            min_balanced_accuracy=0.5,
+        )
 
 
 def test_balanced_accuracy_mistake_variants():

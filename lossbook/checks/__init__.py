@@ -60,7 +60,12 @@ from lossbook.checks.choices import check_loss_choice
 from lossbook.checks.mistakes import MISTAKES, REFERENCES, Mistake, mistakes_for
 
 _TRAINING_CHECKS = frozenset(
-    {"check_balanced_accuracy", "check_class_weights", "check_classification_loss", "check_diagnosis"}
+    {
+        "check_balanced_accuracy",
+        "check_class_weights",
+        "check_classification_loss",
+        "check_diagnosis",
+    }
 )
 
 

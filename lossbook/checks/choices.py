@@ -98,7 +98,9 @@ def check_loss_choice(choose: Callable[[str], Any], task: str) -> None:
     try:
         chosen = as_student(choose, task)
     except Exception as error:  # the learner's function may raise anything
-        raise GradingError(f"{task}: choose_loss({task!r}) raised {type(error).__name__}: {error}") from None
+        raise GradingError(
+            f"{task}: choose_loss({task!r}) raised {type(error).__name__}: {error}"
+        ) from None
     if isinstance(chosen, type) and issubclass(chosen, nn.Module):
         raise GradingError(
             f"{task}: you returned the class {chosen.__name__}; return an instance of it, "

@@ -508,7 +508,9 @@ _triplet_margin_loss = _functional.triplet_margin_loss
 
 
 def _focal_variant(
-    modulated: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float, float], torch.Tensor | None],
+    modulated: Callable[
+        [torch.Tensor, torch.Tensor, torch.Tensor, float, float], torch.Tensor | None
+    ],
     *,
     per_element_bce: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> Variant:
@@ -653,7 +655,11 @@ def _triplet_cases(seed: int = 0) -> tuple[_cases.Case, ...]:
     anchor = torch.tensor([[0.5, -1.0, 2.0], [1.0, 1.0, 0.0]])
     coincident = _cases.Case(
         "anchor equals positive in row 0: N=2, D=3",
-        (anchor, anchor.clone() + torch.tensor([[0.0], [0.4]]), anchor + torch.tensor([[0.3], [2.0]])),
+        (
+            anchor,
+            anchor.clone() + torch.tensor([[0.0], [0.4]]),
+            anchor + torch.tensor([[0.3], [2.0]]),
+        ),
         arg_names=names,
     )
     cases = [
@@ -1167,9 +1173,7 @@ MISTAKES: dict[str, Mistake] = {
             "alpha left out",
             "(1 − p_t)^γ · BCE without the class weight α_t.",
             "Multiply by α_t = α·y + (1 − α)·(1 − y) when alpha >= 0 (alpha < 0 turns it off).",
-            _focal_variant(
-                lambda p, y, bce, a, g: None if a < 0 else (1 - _p_t(p, y)) ** g * bce
-            ),
+            _focal_variant(lambda p, y, bce, a, g: None if a < 0 else (1 - _p_t(p, y)) ** g * bce),
         ),
         _m(
             "focal_unstable_log",

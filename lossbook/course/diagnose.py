@@ -64,8 +64,10 @@ BINARY_LOSSES = frozenset(
     {"binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss"}
 )
 REGRESSION_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
-ELEMENTWISE_LOSSES = REGRESSION_LOSSES | BINARY_LOSSES | frozenset(
-    {"kl_div", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss"}
+ELEMENTWISE_LOSSES = (
+    REGRESSION_LOSSES
+    | BINARY_LOSSES
+    | frozenset({"kl_div", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss"})
 )
 # Losses that reject a target whose shape differs from the input's (the others broadcast).
 STRICT_SHAPE_LOSSES = BINARY_LOSSES | frozenset({"multilabel_soft_margin_loss"})
@@ -128,7 +130,12 @@ _SHORT_NAMES = {
     "hingeembedding": "hinge_embedding_loss",
 }
 _OPTION_NAMES = (
-    "weight", "pos_weight", "ignore_index", "reduction", "label_smoothing", "log_target",
+    "weight",
+    "pos_weight",
+    "ignore_index",
+    "reduction",
+    "label_smoothing",
+    "log_target",
 )
 
 
@@ -325,7 +332,7 @@ class LossCall:
     def index_shape(self) -> torch.Size:
         """The shape class indices must have: the output's, without the class dim."""
         dims = self.output.shape
-        return dims[: self.class_dim] + dims[self.class_dim + 1:]
+        return dims[: self.class_dim] + dims[self.class_dim + 1 :]
 
     @property
     def index_target(self) -> bool:
@@ -446,8 +453,10 @@ def _not_a_tensor(call: LossCall) -> Issue | None:
             continue
         kind = type(value).__name__
         if type(value).__module__.startswith("numpy"):
-            fix = (f"convert it with torch.from_numpy({role}) (and .float() or .long() as the "
-                   f"loss needs).")
+            fix = (
+                f"convert it with torch.from_numpy({role}) (and .float() or .long() as the "
+                f"loss needs)."
+            )
         else:
             fix = f"convert it with torch.tensor({role}) or torch.as_tensor({role})."
         return Issue(f"{role} is a {kind}, not a torch.Tensor; losses only take tensors.", fix)
@@ -526,8 +535,11 @@ def _non_finite_input(call: LossCall) -> Issue | None:
     allows_minus_inf = call.name in CLASS_LOSSES or call.name == "kl_div"
     problems = []
     tensors = [("output", call.out), ("target", call.tgt)]
-    tensors += [(o, call.options[o]) for o in ("weight", "pos_weight")
-                if isinstance(call.options.get(o), torch.Tensor)]
+    tensors += [
+        (o, call.options[o])
+        for o in ("weight", "pos_weight")
+        if isinstance(call.options.get(o), torch.Tensor)
+    ]
     for role, tensor in tensors:
         if not (tensor.is_floating_point() or tensor.is_complex()) or tensor.device.type == "meta":
             continue  # a meta tensor has a shape but no values
@@ -537,21 +549,28 @@ def _non_finite_input(call: LossCall) -> Issue | None:
         if role == "output" and allows_minus_inf:
             minus_inf = 0
         if nans + plus_inf + minus_inf:
-            parts = [f"{count} {what}" for count, what in
-                     ((nans, "NaN"), (plus_inf, "+inf"), (minus_inf, "-inf")) if count]
+            parts = [
+                f"{count} {what}"
+                for count, what in ((nans, "NaN"), (plus_inf, "+inf"), (minus_inf, "-inf"))
+                if count
+            ]
             problems.append(f"{role} holds {' and '.join(parts)} (of {tensor.numel()} values)")
     if not problems:
         return None
     fixes = []
     if any(p.startswith("target") for p in problems):
-        fixes.append("If NaN marks a missing label, leave those elements out: mask = "
-                     "~target.isnan(); loss_fn(output[mask], target[mask]); otherwise fix the "
-                     "data loading.")
+        fixes.append(
+            "If NaN marks a missing label, leave those elements out: mask = "
+            "~target.isnan(); loss_fn(output[mask], target[mask]); otherwise fix the "
+            "data loading."
+        )
     if any(not p.startswith("target") for p in problems):
-        fixes.append("Find where the first NaN appears: run the forward pass under "
-                     "torch.autograd.set_detect_anomaly(True), lower the learning rate, and "
-                     "replace hand-written log(probs) or x / y with their stable forms "
-                     "(logits-based losses, log_softmax, a clamp on the denominator).")
+        fixes.append(
+            "Find where the first NaN appears: run the forward pass under "
+            "torch.autograd.set_detect_anomaly(True), lower the learning rate, and "
+            "replace hand-written log(probs) or x / y with their stable forms "
+            "(logits-based losses, log_softmax, a clamp on the denominator)."
+        )
     fix = " ".join(fixes)
     return Issue(
         "; ".join(problems) + ". A single NaN makes the loss and every gradient NaN, and the "
@@ -564,8 +583,9 @@ def _non_finite_input(call: LossCall) -> Issue | None:
 # Shapes and dtypes
 
 
-@rule("input-shape", "Output does not have the layout the loss expects", "error",
-      losses=CLASS_LOSSES)
+@rule(
+    "input-shape", "Output does not have the layout the loss expects", "error", losses=CLASS_LOSSES
+)
 def _input_shape(call: LossCall) -> Issue | None:
     out, tgt = call.out, call.tgt
     loss = call.label
@@ -602,13 +622,10 @@ def _input_shape(call: LossCall) -> Issue | None:
         index_like = not tgt.is_floating_point()
         if index_like and tgt.shape == classes_last and tgt.shape != call.index_shape:
             return _classes_last(call, "class-index target", f"target has shape {shape_of(tgt)}")
-        if (
-            call.probability_target
-            and not _is_distribution(tgt, 1)
-            and _is_distribution(tgt, -1)
-        ):
-            return _classes_last(call, "class-probability target",
-                                 "target sums to 1 along the last dim, not dim 1")
+        if call.probability_target and not _is_distribution(tgt, 1) and _is_distribution(tgt, -1):
+            return _classes_last(
+                call, "class-probability target", "target sums to 1 along the last dim, not dim 1"
+            )
     return None
 
 
@@ -621,12 +638,17 @@ def _classes_last(call: LossCall, form: str, evidence: str) -> Issue:
         f"{_dims(out.shape[2:])}, and raises or computes the wrong loss with a {form}.",
         "move the classes to dim 1 with output.movedim(-1, 1) (for (N, L, C): output.permute(0, "
         "2, 1)), or flatten both: loss_fn(output.reshape(-1, C), target.reshape(-1"
-        + (", C)" if form == "class-probability target" else ")") + ").",
+        + (", C)" if form == "class-probability target" else ")")
+        + ").",
     )
 
 
-@rule("single-class-output", "Cross-entropy over a single class is always 0", "error",
-      losses=frozenset({"cross_entropy"}))
+@rule(
+    "single-class-output",
+    "Cross-entropy over a single class is always 0",
+    "error",
+    losses=frozenset({"cross_entropy"}),
+)
 def _single_class_output(call: LossCall) -> Issue | None:
     if call.output.dim() == 0 or call.num_classes != 1:
         return None
@@ -659,8 +681,10 @@ def _column_vs_vector(call: LossCall) -> Issue | None:
     strict = call.name in STRICT_SHAPE_LOSSES
     if not strict and fixed_target.numel() <= 1:
         return None  # (1, 1) against (1,) broadcasts to the same single comparison
-    head = (f"output has shape {shape_of(out)} and target {shape_of(tgt)}: the {extra} has an "
-            f"extra dimension of size 1")
+    head = (
+        f"output has shape {shape_of(out)} and target {shape_of(tgt)}: the {extra} has an "
+        f"extra dimension of size 1"
+    )
     if strict:
         return Issue(
             f"{head}. {call.label} needs identical shapes and raises 'Target size ... must be the "
@@ -757,8 +781,12 @@ def _class_batch_mismatch(call: LossCall) -> Issue | None:
     )
 
 
-@rule("target-dtype", "Target has the wrong dtype", "error",
-      losses=CLASS_LOSSES | BINARY_LOSSES | REGRESSION_LOSSES | frozenset({"kl_div"}))
+@rule(
+    "target-dtype",
+    "Target has the wrong dtype",
+    "error",
+    losses=CLASS_LOSSES | BINARY_LOSSES | REGRESSION_LOSSES | frozenset({"kl_div"}),
+)
 def _target_dtype(call: LossCall) -> Issue | None:
     tgt = call.tgt
     if call.name in CLASS_LOSSES:
@@ -766,8 +794,10 @@ def _target_dtype(call: LossCall) -> Issue | None:
             return None
         if tgt.dtype in (torch.long, torch.uint8):
             return None
-        said = ("torch raises 'expected target dtype to be Long or Byte' (older versions: "
-                "'expected scalar type Long')")
+        said = (
+            "torch raises 'expected target dtype to be Long or Byte' (older versions: "
+            "'expected scalar type Long')"
+        )
         if tgt.is_floating_point() and not _is_integer_valued(tgt):
             return Issue(
                 f"target has dtype {tgt.dtype} and shape {shape_of(tgt)}, the shape of class "
@@ -811,8 +841,9 @@ def _target_dtype(call: LossCall) -> Issue | None:
     )
 
 
-@rule("one-hot-target", "One-hot target where class indices are expected", "note",
-      losses=CLASS_LOSSES)
+@rule(
+    "one-hot-target", "One-hot target where class indices are expected", "note", losses=CLASS_LOSSES
+)
 def _one_hot_target(call: LossCall) -> Issue | None:
     out, tgt = call.out, call.tgt
     if out.dim() < 2 or tgt.shape != out.shape or tgt.dtype == torch.bool:
@@ -840,8 +871,11 @@ def _one_hot_target(call: LossCall) -> Issue | None:
     if isinstance(weight, torch.Tensor):
         with_indices = _scalar_text(_quiet_loss(call, out, tgt.argmax(dim=1)))
         as_probs = _scalar_text(_quiet_loss(call, out, tgt))
-        differs = (f" Here: {as_probs} with one-hot, {with_indices} with indices."
-                   if with_indices and as_probs and call.reduction == "mean" else "")
+        differs = (
+            f" Here: {as_probs} with one-hot, {with_indices} with indices."
+            if with_indices and as_probs and call.reduction == "mean"
+            else ""
+        )
         return Issue(
             f"target is one-hot labels (float, shape {shape_of(tgt)}), which {call.label} reads "
             f"as class probabilities. With class weights the two forms give different means: "
@@ -858,8 +892,12 @@ def _one_hot_target(call: LossCall) -> Issue | None:
     )
 
 
-@rule("target-not-distribution", "Class-probability target rows do not sum to 1", "error",
-      losses=frozenset({"cross_entropy"}))
+@rule(
+    "target-not-distribution",
+    "Class-probability target rows do not sum to 1",
+    "error",
+    losses=frozenset({"cross_entropy"}),
+)
 def _target_not_distribution(call: LossCall) -> Issue | None:
     out, tgt = call.out, call.tgt
     if out.dim() < 2 or not call.probability_target or not _all_finite(tgt):
@@ -907,14 +945,20 @@ def _class_index_out_of_range(call: LossCall) -> Issue | None:
         fix = "subtract 1 from the labels: target - 1 (better: fix the dataset's label mapping)."
     elif -1 in bad_values and ignore_index != -1:
         hint = " -1 usually marks padding or unlabelled samples."
-        fix = ("tell the loss to skip them: ignore_index=-1 "
-               "(nn.CrossEntropyLoss(ignore_index=-1)), "
-               "or drop those samples.")
+        fix = (
+            "tell the loss to skip them: ignore_index=-1 "
+            "(nn.CrossEntropyLoss(ignore_index=-1)), "
+            "or drop those samples."
+        )
     elif high >= num_classes:
-        hint = (f" The labels go up to {high}, so the data has at least {high + 1} classes but the "
-                f"model outputs {num_classes} scores.")
-        fix = (f"give the model's last layer one output per class (out_features={high + 1}), or "
-               f"remap the labels to 0 … {num_classes - 1}.")
+        hint = (
+            f" The labels go up to {high}, so the data has at least {high + 1} classes but the "
+            f"model outputs {num_classes} scores."
+        )
+        fix = (
+            f"give the model's last layer one output per class (out_features={high + 1}), or "
+            f"remap the labels to 0 … {num_classes - 1}."
+        )
     else:
         hint = " Negative labels are not classes."
         fix = "remap the labels to 0 … C-1, or set ignore_index to the value that marks 'no label'."
@@ -935,20 +979,28 @@ def _class_index_out_of_range(call: LossCall) -> Issue | None:
 
 def _floor_text(num_classes: int) -> str:
     floor = math.log(math.e + num_classes - 1) - 1
-    return (f"even a perfect prediction (probability 1 on the right class) scores "
-            f"log(e + C - 1) - 1 = {floor:.4f} with C={num_classes}, never 0")
+    return (
+        f"even a perfect prediction (probability 1 on the right class) scores "
+        f"log(e + C - 1) - 1 = {floor:.4f} with C={num_classes}, never 0"
+    )
 
 
-@rule("double-softmax", "Softmax (or sigmoid) applied before cross-entropy", "warning",
-      losses=frozenset({"cross_entropy"}))
+@rule(
+    "double-softmax",
+    "Softmax (or sigmoid) applied before cross-entropy",
+    "warning",
+    losses=frozenset({"cross_entropy"}),
+)
 def _double_softmax(call: LossCall) -> Issue | None:
     out = call.out
     if out.dim() == 0 or not out.is_floating_point() or call.num_classes < 2:
         return None
     if not (call.index_target or call.probability_target):
         return None
-    fix = ("pass the raw logits (remove the softmax / nn.Softmax at the end of the model); "
-           "cross_entropy applies log_softmax itself. Use softmax only to report probabilities.")
+    fix = (
+        "pass the raw logits (remove the softmax / nn.Softmax at the end of the model); "
+        "cross_entropy applies log_softmax itself. Use softmax only to report probabilities."
+    )
     if _made_by(call.output, "Sigmoid"):
         return Issue(
             f"output comes straight from a sigmoid, so it holds probabilities in (0, 1), not "
@@ -963,8 +1015,10 @@ def _double_softmax(call: LossCall) -> Issue | None:
     if over_class_dim:
         where = "sum to 1 along the class dimension"
     elif other_dims:
-        where = (f"sum to 1 along dim {other_dims[0]}, which is not the class dim "
-                 f"({call.class_dim}): a softmax over the wrong dimension")
+        where = (
+            f"sum to 1 along dim {other_dims[0]}, which is not the class dim "
+            f"({call.class_dim}): a softmax over the wrong dimension"
+        )
     else:
         where = "come straight from a softmax"
     return Issue(
@@ -976,8 +1030,12 @@ def _double_softmax(call: LossCall) -> Issue | None:
     )
 
 
-@rule("sigmoid-before-with-logits", "Sigmoid applied before a with-logits loss", "warning",
-      losses=frozenset({"binary_cross_entropy_with_logits"}))
+@rule(
+    "sigmoid-before-with-logits",
+    "Sigmoid applied before a with-logits loss",
+    "warning",
+    losses=frozenset({"binary_cross_entropy_with_logits"}),
+)
 def _sigmoid_before_with_logits(call: LossCall) -> Issue | None:
     out = call.out
     if not out.is_floating_point() or out.numel() == 0 or not _all_finite(out):
@@ -1011,13 +1069,22 @@ def _is_log_distribution(call: LossCall, dim: int) -> bool:
 
 def _nll_input_checkable(call: LossCall) -> bool:
     out = call.out
-    return (out.dim() >= 1 and out.is_floating_point() and out.numel() > 0
-            and not bool(out.isnan().any()) and not bool((out == math.inf).any())
-            and (call.index_target or call.probability_target))
+    return (
+        out.dim() >= 1
+        and out.is_floating_point()
+        and out.numel() > 0
+        and not bool(out.isnan().any())
+        and not bool((out == math.inf).any())
+        and (call.index_target or call.probability_target)
+    )
 
 
-@rule("nll-given-probabilities", "NLLLoss given probabilities", "error",
-      losses=frozenset({"nll_loss"}))
+@rule(
+    "nll-given-probabilities",
+    "NLLLoss given probabilities",
+    "error",
+    losses=frozenset({"nll_loss"}),
+)
 def _nll_given_probabilities(call: LossCall) -> Issue | None:
     if not _nll_input_checkable(call) or _is_log_distribution(call, call.class_dim):
         return None
@@ -1041,8 +1108,9 @@ def _nll_given_logits(call: LossCall) -> Issue | None:
     if _is_distribution(call.out, call.class_dim):
         return None  # probabilities: nll-given-probabilities explains them
     out = call.out
-    other_dims = [d for d in range(out.dim())
-                  if d != call.class_dim and _is_log_distribution(call, d)]
+    other_dims = [
+        d for d in range(out.dim()) if d != call.class_dim and _is_log_distribution(call, d)
+    ]
     if other_dims:
         return Issue(
             f"output is log-probabilities over dim {other_dims[0]}, but the classes are dim "
@@ -1050,9 +1118,11 @@ def _nll_given_logits(call: LossCall) -> Issue | None:
             f"use log_softmax(dim={call.class_dim}) (nn.LogSoftmax(dim={call.class_dim})).",
         )
     largest = float(out.max())
-    evidence = (f"it has positive values (up to {largest:.3g}), and log-probabilities are never "
-                f"above 0" if largest > _tolerance(out) else
-                "exp(output) does not sum to 1 along the class dimension")
+    evidence = (
+        f"it has positive values (up to {largest:.3g}), and log-probabilities are never above 0"
+        if largest > _tolerance(out)
+        else "exp(output) does not sum to 1 along the class dimension"
+    )
     return Issue(
         f"output is not log-probabilities: {evidence}. NLLLoss only picks -output[i, target[i]]; "
         f"on raw logits that is -logit, unbounded below, so the loss goes negative and training "
@@ -1062,8 +1132,9 @@ def _nll_given_logits(call: LossCall) -> Issue | None:
     )
 
 
-@rule("bce-given-logits", "BCELoss given logits", "error",
-      losses=frozenset({"binary_cross_entropy"}))
+@rule(
+    "bce-given-logits", "BCELoss given logits", "error", losses=frozenset({"binary_cross_entropy"})
+)
 def _bce_given_logits(call: LossCall) -> Issue | None:
     out = call.out
     if not out.is_floating_point() or out.numel() == 0:
@@ -1104,14 +1175,21 @@ def _binary_target_range(call: LossCall) -> Issue | None:
     )
 
 
-@rule("regression-on-class-indices", "Regression loss on class labels", "warning",
-      losses=REGRESSION_LOSSES)
+@rule(
+    "regression-on-class-indices",
+    "Regression loss on class labels",
+    "warning",
+    losses=REGRESSION_LOSSES,
+)
 def _regression_on_class_indices(call: LossCall) -> Issue | None:
     out, tgt = call.out, call.tgt
     if not out.is_floating_point() or not _is_integer_valued(tgt) or tgt.numel() == 0:
         return None
-    if out.dim() == tgt.dim() + 1 and out.dim() >= 2 and out.shape[1] > 1 and (
-        out.shape[:1] + out.shape[2:] == tgt.shape
+    if (
+        out.dim() == tgt.dim() + 1
+        and out.dim() >= 2
+        and out.shape[1] > 1
+        and (out.shape[:1] + out.shape[2:] == tgt.shape)
     ):
         return Issue(
             f"output has {out.shape[1]} columns per sample (shape {shape_of(out)}) and target "
@@ -1147,8 +1225,12 @@ def _regression_on_class_indices(call: LossCall) -> Issue | None:
     )
 
 
-@rule("kl-input-not-log-probs", "KLDivLoss input is not log-probabilities", "error",
-      losses=frozenset({"kl_div"}))
+@rule(
+    "kl-input-not-log-probs",
+    "KLDivLoss input is not log-probabilities",
+    "error",
+    losses=frozenset({"kl_div"}),
+)
 def _kl_input_not_log_probs(call: LossCall) -> Issue | None:
     out = call.out
     if not out.is_floating_point() or out.numel() == 0:
@@ -1156,8 +1238,11 @@ def _kl_input_not_log_probs(call: LossCall) -> Issue | None:
     finite = out[torch.isfinite(out)]
     if finite.numel() == 0 or float(finite.max()) <= _tolerance(out):
         return None
-    looks_like = ("probabilities (non-negative, summing to 1)"
-                  if out.dim() >= 1 and _is_distribution(out, -1) else "raw scores")
+    looks_like = (
+        "probabilities (non-negative, summing to 1)"
+        if out.dim() >= 1 and _is_distribution(out, -1)
+        else "raw scores"
+    )
     return Issue(
         f"input has positive values (up to {float(finite.max()):.3g}): these are {looks_like}, "
         f"not log-probabilities. {call.label} expects its input (the model's distribution) as "
@@ -1168,8 +1253,12 @@ def _kl_input_not_log_probs(call: LossCall) -> Issue | None:
     )
 
 
-@rule("kl-target-form", "KLDivLoss target does not match log_target", "error",
-      losses=frozenset({"kl_div"}))
+@rule(
+    "kl-target-form",
+    "KLDivLoss target does not match log_target",
+    "error",
+    losses=frozenset({"kl_div"}),
+)
 def _kl_target_form(call: LossCall) -> Issue | None:
     tgt = call.tgt
     if not tgt.is_floating_point() or tgt.numel() == 0:
@@ -1238,10 +1327,14 @@ def _reduction_none(call: LossCall) -> Issue | None:
     weighted = ""
     fix = "reduce before backward: loss.mean() (or a masked or weighted average of your own)."
     if isinstance(call.options.get("weight"), torch.Tensor) and call.name in CLASS_LOSSES:
-        weighted = (" With class weights, reduction='mean' divides by the sum of the weights "
-                    "of the targets, so loss.mean() gives a different value.")
-        fix = ("reduce before backward: loss.sum() / weight[target].sum() matches "
-               "reduction='mean'; loss.mean() does not.")
+        weighted = (
+            " With class weights, reduction='mean' divides by the sum of the weights "
+            "of the targets, so loss.mean() gives a different value."
+        )
+        fix = (
+            "reduce before backward: loss.sum() / weight[target].sum() matches "
+            "reduction='mean'; loss.mean() does not."
+        )
     return Issue(
         f"the loss is a tensor of shape {shape}, not a number. loss.backward() on it raises "
         f"'grad can be implicitly created only for scalar outputs'.{weighted}",
@@ -1253,8 +1346,12 @@ def _tensor_text(values: list[float]) -> str:
     return "torch.tensor([" + ", ".join(f"{v:.3g}" for v in values) + "])"
 
 
-@rule("class-imbalance", "Heavy class imbalance without weights", "warning",
-      losses=CLASS_LOSSES | BINARY_LOSSES)
+@rule(
+    "class-imbalance",
+    "Heavy class imbalance without weights",
+    "warning",
+    losses=CLASS_LOSSES | BINARY_LOSSES,
+)
 def _class_imbalance(call: LossCall) -> Issue | None:
     if call.name in CLASS_LOSSES:
         return _class_imbalance_indices(call)
@@ -1278,8 +1375,11 @@ def _class_imbalance_indices(call: LossCall) -> Issue | None:
         return None
     weights = (labels.numel() / (num_classes * counts.clamp(min=1).double())).tolist()
     absent = [c for c in range(num_classes) if counts[c] == 0]
-    absent_text = (f" Classes {absent} do not occur in this batch, so their weight here is only "
-                   f"a placeholder." if absent else "")
+    absent_text = (
+        f" Classes {absent} do not occur in this batch, so their weight here is only a placeholder."
+        if absent
+        else ""
+    )
     return Issue(
         f"class {majority} makes up {share:.0%} of the {labels.numel()} labels and no class "
         f"weights are set. A model that always predicts class {majority} already scores well on "
@@ -1308,11 +1408,16 @@ def _class_imbalance_binary(call: LossCall) -> Issue | None:
     n_neg = per_column.shape[0] - n_pos
     pos_weight = (n_neg / n_pos.clamp(min=1)).tolist()
     pos_weight_text = _tensor_text(pos_weight)
-    missing = " (a column with no positives in this batch gets a placeholder)" if bool(
-        (n_pos == 0).any()) else ""
-    where = ("nn.BCEWithLogitsLoss(pos_weight=pos_weight)" if call.name != "binary_cross_entropy"
-             else "nn.BCEWithLogitsLoss(pos_weight=pos_weight) on the logits (BCELoss has no "
-                  "pos_weight)")
+    missing = (
+        " (a column with no positives in this batch gets a placeholder)"
+        if bool((n_pos == 0).any())
+        else ""
+    )
+    where = (
+        "nn.BCEWithLogitsLoss(pos_weight=pos_weight)"
+        if call.name != "binary_cross_entropy"
+        else "nn.BCEWithLogitsLoss(pos_weight=pos_weight) on the logits (BCELoss has no pos_weight)"
+    )
     return Issue(
         f"only {share:.0%} of the {tgt.numel()} targets are positive (1) and no pos_weight is "
         f"set. Predicting 'always {int(share >= 0.5)}' already scores well, so the model may "
@@ -1378,8 +1483,9 @@ def _gradients(call: LossCall) -> tuple[list[str], list[torch.Tensor | None]]:
                 warnings.simplefilter("ignore")
                 loss = call.loss_fn(call.output, call.target)
                 total = loss.sum() if loss.dim() else loss
-                grads = torch.autograd.grad(total, [p for _, p in named], retain_graph=True,
-                                            allow_unused=True)
+                grads = torch.autograd.grad(
+                    total, [p for _, p in named], retain_graph=True, allow_unused=True
+                )
             return [n for n, _ in named], list(grads)
         except RuntimeError:
             pass  # the graph was already freed by a backward(); fall back to the output's gradient
@@ -1420,76 +1526,112 @@ def _non_finite_gradient(call: LossCall) -> Issue | None:
 
 
 _TORCH_MESSAGES: tuple[tuple[str, str, str], ...] = (
-    (r"expected scalar type Long|expected target dtype to be Long|target.*Long or Byte",
-     "the loss needs class indices as torch.long integers, and the target has another dtype "
-     "(usually float labels).",
-     "convert the labels with target.long()."),
-    (r"Found dtype Long but expected Float|can't be cast to the desired output type Long"
-     r"|Found dtype .* but expected",
-     "the target's dtype does not match the output's: regression and binary losses need float "
-     "targets of the output's dtype.",
-     "convert with target.to(output.dtype) (target.float())."),
-    (r"Expected floating point type for target with class probabilities",
-     "torch took the target for class probabilities (its shape matches the output's) but it is "
-     "an integer tensor. Usually the output has lost its class dimension, or the target is "
-     "one-hot stored as integers.",
-     "give the output shape (N, C) and the target shape (N,) of class indices, or convert "
-     "one-hot labels with target.argmax(dim=1)."),
-    (r"out of bounds|device-side assert|t >= 0 && t < n_classes|n_classes|target out of range",
-     "a class index in the target is negative or >= C, the number of classes the output has. On "
-     "a GPU this shows up as 'device-side assert triggered', and the GPU stays unusable until "
-     "you restart the process.",
-     "check target.min() and target.max() against output.shape[1]: labels must run from 0 to "
-     "C - 1 (subtract 1 if they start at 1, and set ignore_index for padding values)."),
-    (r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)",
-     "the output and the target have a different number of samples.",
-     "make sure both come from the same batch (slice both or neither)."),
-    (r"0D or 1D target tensor expected|multi-target not supported|only batches of spatial targets",
-     "the target has one dimension too many for class indices: an (N, 1) column, a one-hot (N, "
-     "C) matrix, or a mask with a channel dimension.",
-     "use target.squeeze(1) for a column or channel, or target.argmax(dim=1) for one-hot labels."),
-    (r"Expected 2D|Expected 1D or 2D|Expected 3D|Expected target size|For 1D input, 1D target"
-     r"|Expected non-empty vector or matrix|tensor has no dimensions",
-     "the output does not have the layout the loss expects: (N, C) for a batch, with classes in "
-     "dim 1 ((N, C, d1, ...) for sequences and images).",
-     "reshape the output to (N, C), or move the classes to dim 1 with output.movedim(-1, 1)."),
-    (r"all elements of input should be between 0 and 1",
-     "BCELoss takes probabilities, and the output holds values outside [0, 1]: logits.",
-     "use nn.BCEWithLogitsLoss on the logits."),
-    (r"must match the size of tensor|must be the same as input size|Using a target size"
-     r"|target size .* different",
-     "the output and target shapes do not match, and cannot be lined up element by element.",
-     "reshape so that output.shape == target.shape (often output.squeeze(-1))."),
-    (r"same device|is not on the expected device",
-     "the tensors of the call are on different devices (CPU and GPU).",
-     "move them together: target.to(output.device), loss_fn.to(output.device)."),
-    (r"does not require grad",
-     "the loss does not depend on anything that requires grad: the output was detached or "
-     "computed under torch.no_grad().",
-     "compute the output outside torch.no_grad() and do not detach it."),
-    (r"only for scalar outputs",
-     "backward() was called on a tensor of losses (reduction='none').",
-     "reduce first: loss.mean().backward()."),
-    (r"with a bool tensor is not supported",
-     "the loss does arithmetic on a bool tensor (a mask used as a target or output).",
-     "convert it with .float()."),
-    (r"doesn't match the broadcast shape",
-     "a tensor option of the loss (weight or pos_weight) has more elements than the output, so "
-     "the result cannot keep the output's shape.",
-     "give weight the output's shape (or one that broadcasts to it) and pos_weight one entry "
-     "per class, i.e. per column of the output."),
-    (r"not implemented for '(Half|BFloat16)'",
-     "this loss has no half-precision kernel on this device.",
-     "compute the loss in float32: loss_fn(output.float(), target) (autocast does this for you)."),
-    (r"Integral inputs not supported",
-     "the loss computes with floats, and one of the inputs is an integer tensor.",
-     "convert it with .float()."),
-    (r"not implemented for '(Long|Int|Bool|Byte)'",
-     "the output has an integer dtype (argmax or rounded predictions); losses need floats.",
-     "pass the raw float output (logits) of the model."),
-    (r"weight tensor should be defined either for all",
-     "the class-weight vector has a different length from the number of classes.",
-     "give weight exactly C entries, one per class (output.shape[1])."),
+    (
+        r"expected scalar type Long|expected target dtype to be Long|target.*Long or Byte",
+        "the loss needs class indices as torch.long integers, and the target has another dtype "
+        "(usually float labels).",
+        "convert the labels with target.long().",
+    ),
+    (
+        r"Found dtype Long but expected Float|can't be cast to the desired output type Long"
+        r"|Found dtype .* but expected",
+        "the target's dtype does not match the output's: regression and binary losses need float "
+        "targets of the output's dtype.",
+        "convert with target.to(output.dtype) (target.float()).",
+    ),
+    (
+        r"Expected floating point type for target with class probabilities",
+        "torch took the target for class probabilities (its shape matches the output's) but it is "
+        "an integer tensor. Usually the output has lost its class dimension, or the target is "
+        "one-hot stored as integers.",
+        "give the output shape (N, C) and the target shape (N,) of class indices, or convert "
+        "one-hot labels with target.argmax(dim=1).",
+    ),
+    (
+        r"out of bounds|device-side assert|t >= 0 && t < n_classes|n_classes|target out of range",
+        "a class index in the target is negative or >= C, the number of classes the output has. On "
+        "a GPU this shows up as 'device-side assert triggered', and the GPU stays unusable until "
+        "you restart the process.",
+        "check target.min() and target.max() against output.shape[1]: labels must run from 0 to "
+        "C - 1 (subtract 1 if they start at 1, and set ignore_index for padding values).",
+    ),
+    (
+        r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)",
+        "the output and the target have a different number of samples.",
+        "make sure both come from the same batch (slice both or neither).",
+    ),
+    (
+        r"0D or 1D target tensor expected|multi-target not supported|only batches of spatial targets",
+        "the target has one dimension too many for class indices: an (N, 1) column, a one-hot (N, "
+        "C) matrix, or a mask with a channel dimension.",
+        "use target.squeeze(1) for a column or channel, or target.argmax(dim=1) for one-hot labels.",
+    ),
+    (
+        r"Expected 2D|Expected 1D or 2D|Expected 3D|Expected target size|For 1D input, 1D target"
+        r"|Expected non-empty vector or matrix|tensor has no dimensions",
+        "the output does not have the layout the loss expects: (N, C) for a batch, with classes in "
+        "dim 1 ((N, C, d1, ...) for sequences and images).",
+        "reshape the output to (N, C), or move the classes to dim 1 with output.movedim(-1, 1).",
+    ),
+    (
+        r"all elements of input should be between 0 and 1",
+        "BCELoss takes probabilities, and the output holds values outside [0, 1]: logits.",
+        "use nn.BCEWithLogitsLoss on the logits.",
+    ),
+    (
+        r"must match the size of tensor|must be the same as input size|Using a target size"
+        r"|target size .* different",
+        "the output and target shapes do not match, and cannot be lined up element by element.",
+        "reshape so that output.shape == target.shape (often output.squeeze(-1)).",
+    ),
+    (
+        r"same device|is not on the expected device",
+        "the tensors of the call are on different devices (CPU and GPU).",
+        "move them together: target.to(output.device), loss_fn.to(output.device).",
+    ),
+    (
+        r"does not require grad",
+        "the loss does not depend on anything that requires grad: the output was detached or "
+        "computed under torch.no_grad().",
+        "compute the output outside torch.no_grad() and do not detach it.",
+    ),
+    (
+        r"only for scalar outputs",
+        "backward() was called on a tensor of losses (reduction='none').",
+        "reduce first: loss.mean().backward().",
+    ),
+    (
+        r"with a bool tensor is not supported",
+        "the loss does arithmetic on a bool tensor (a mask used as a target or output).",
+        "convert it with .float().",
+    ),
+    (
+        r"doesn't match the broadcast shape",
+        "a tensor option of the loss (weight or pos_weight) has more elements than the output, so "
+        "the result cannot keep the output's shape.",
+        "give weight the output's shape (or one that broadcasts to it) and pos_weight one entry "
+        "per class, i.e. per column of the output.",
+    ),
+    (
+        r"not implemented for '(Half|BFloat16)'",
+        "this loss has no half-precision kernel on this device.",
+        "compute the loss in float32: loss_fn(output.float(), target) (autocast does this for you).",
+    ),
+    (
+        r"Integral inputs not supported",
+        "the loss computes with floats, and one of the inputs is an integer tensor.",
+        "convert it with .float().",
+    ),
+    (
+        r"not implemented for '(Long|Int|Bool|Byte)'",
+        "the output has an integer dtype (argmax or rounded predictions); losses need floats.",
+        "pass the raw float output (logits) of the model.",
+    ),
+    (
+        r"weight tensor should be defined either for all",
+        "the class-weight vector has a different length from the number of classes.",
+        "give weight exactly C entries, one per class (output.shape[1]).",
+    ),
 )
 
 
@@ -1547,8 +1689,10 @@ def _resolve_name(text: str) -> str:
             if name.replace("_", "") == candidate:
                 return name
     known = ", ".join(sorted(_FUNCTIONAL_NAMES - _THREE_TENSOR_LOSSES))
-    raise ValueError(f"diagnose() does not know a loss called {text!r}; use one of {known} "
-                     f"(or their nn.*Loss class names), or pass the loss function itself.")
+    raise ValueError(
+        f"diagnose() does not know a loss called {text!r}; use one of {known} "
+        f"(or their nn.*Loss class names), or pass the loss function itself."
+    )
 
 
 def _function_options(function: Callable[..., Any], loss_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -1557,20 +1701,26 @@ def _function_options(function: Callable[..., Any], loss_kwargs: dict[str, Any])
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         parameters = ()
-    options = {p.name: p.default for p in parameters
-               if p.name in _OPTION_NAMES and p.default is not inspect.Parameter.empty}
+    options = {
+        p.name: p.default
+        for p in parameters
+        if p.name in _OPTION_NAMES and p.default is not inspect.Parameter.empty
+    }
     options.update({k: v for k, v in loss_kwargs.items() if k in _OPTION_NAMES})
     return options
 
 
 def _check_two_tensors(name: str | None) -> None:
     if name in _THREE_TENSOR_LOSSES:
-        raise TypeError(f"diagnose() checks losses called as loss_fn(output, target); {name} "
-                        f"takes three tensors.")
+        raise TypeError(
+            f"diagnose() checks losses called as loss_fn(output, target); {name} "
+            f"takes three tensors."
+        )
 
 
-def _build_call(criterion: Any, output: Any, target: Any, model: nn.Module | None,
-                loss_kwargs: dict[str, Any]) -> LossCall:
+def _build_call(
+    criterion: Any, output: Any, target: Any, model: nn.Module | None, loss_kwargs: dict[str, Any]
+) -> LossCall:
     was_class = isinstance(criterion, type) and issubclass(criterion, nn.Module)
     if was_class:
         criterion = criterion(**loss_kwargs)
@@ -1586,8 +1736,9 @@ def _build_call(criterion: Any, output: Any, target: Any, model: nn.Module | Non
         name = _MODULE_NAMES.get(class_name)
         _check_two_tensors(name)
         options = {o: getattr(criterion, o) for o in _OPTION_NAMES if hasattr(criterion, o)}
-        return LossCall(name, f"nn.{class_name}", criterion, output, target, options, model,
-                        was_class)
+        return LossCall(
+            name, f"nn.{class_name}", criterion, output, target, options, model, was_class
+        )
     if isinstance(criterion, str):
         name = _resolve_name(criterion)
         function = getattr(nn.functional, name, None)
@@ -1601,13 +1752,23 @@ def _build_call(criterion: Any, output: Any, target: Any, model: nn.Module | Non
         candidate = getattr(function, "__name__", "")
         name = candidate if candidate in _FUNCTIONAL_NAMES else None
     else:
-        raise TypeError(f"criterion must be a loss object (nn.*Loss), a loss function or a loss "
-                        f"name, not {type(criterion).__name__}.")
+        raise TypeError(
+            f"criterion must be a loss object (nn.*Loss), a loss function or a loss "
+            f"name, not {type(criterion).__name__}."
+        )
     _check_two_tensors(name)
     label = f"F.{name}" if name else getattr(function, "__name__", repr(function))
     loss_fn = functools.partial(function, **loss_kwargs) if loss_kwargs else function
-    return LossCall(name, label, loss_fn, output, target, _function_options(function, loss_kwargs),
-                    model, was_class)
+    return LossCall(
+        name,
+        label,
+        loss_fn,
+        output,
+        target,
+        _function_options(function, loss_kwargs),
+        model,
+        was_class,
+    )
 
 
 def _applicable(call: LossCall, after_call: bool) -> Iterator[Rule]:
@@ -1626,8 +1787,13 @@ def _apply(candidate: Rule, call: LossCall, skipped: list[str]) -> None:
         return
     if issue is not None:
         call.findings.append(
-            Finding(candidate.id, issue.severity or candidate.severity, candidate.title,
-                    issue.message, issue.fix)
+            Finding(
+                candidate.id,
+                issue.severity or candidate.severity,
+                candidate.title,
+                issue.message,
+                issue.fix,
+            )
         )
 
 
@@ -1701,8 +1867,9 @@ def diagnose(
     skipped: list[str] = []
     _apply(RULES["not-a-tensor"], call, skipped)
     if call.findings:
-        return Diagnosis(call.label, call.findings, call_summary=_summary(call),
-                         skipped_rules=skipped)
+        return Diagnosis(
+            call.label, call.findings, call_summary=_summary(call), skipped_rules=skipped
+        )
     for candidate in _applicable(call, after_call=False):
         _apply(candidate, call, skipped)
     _run(call)
@@ -1713,8 +1880,9 @@ def diagnose(
         loss_name=call.label,
         findings=findings,
         loss_value=call.result,
-        torch_error=None if call.exception is None else
-        f"{type(call.exception).__name__}: {call.exception}",
+        torch_error=None
+        if call.exception is None
+        else f"{type(call.exception).__name__}: {call.exception}",
         skipped_rules=skipped,
         call_summary=_summary(call),
     )
@@ -1724,10 +1892,21 @@ def _summary(call: LossCall) -> str:
     parts = []
     for role in ("output", "target"):
         value = getattr(call, role)
-        parts.append(f"{role} {_describe(value)}" if isinstance(value, torch.Tensor)
-                     else f"{role} {type(value).__name__}")
+        parts.append(
+            f"{role} {_describe(value)}"
+            if isinstance(value, torch.Tensor)
+            else f"{role} {type(value).__name__}"
+        )
     return ", ".join(parts)
 
 
-__all__ = ["RULES", "Diagnosis", "Finding", "Issue", "Rule", "diagnose", "explain_torch_error",
-           "rule"]
+__all__ = [
+    "RULES",
+    "Diagnosis",
+    "Finding",
+    "Issue",
+    "Rule",
+    "diagnose",
+    "explain_torch_error",
+    "rule",
+]

@@ -40,8 +40,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 """The optimizers :func:`fit` can use, by name (the same two as ``check_trains``)."""
 
 
-
-
 @dataclass
 class History:
     """What one run of :func:`fit` recorded, one value per step, as a training log prints it.
@@ -98,13 +96,17 @@ class History:
             'loss 1.1 -> 0.25 over 2 steps; accuracy 90.0%, balanced accuracy 80.0%'
         """
         steps = len(self.loss)
-        text = (f"loss {self.loss[0]:.3g} -> {self.loss[-1]:.3g} over {steps} "
-                f"step{'s' if steps != 1 else ''}")
+        text = (
+            f"loss {self.loss[0]:.3g} -> {self.loss[-1]:.3g} over {steps} "
+            f"step{'s' if steps != 1 else ''}"
+        )
         if self.diverged_at is not None:
             text += f" (not finite from step {self.diverged_at} on)"
         if self.accuracy:
-            text += (f"; accuracy {self.accuracy[-1]:.1%}, "
-                     f"balanced accuracy {self.balanced_accuracy[-1]:.1%}")
+            text += (
+                f"; accuracy {self.accuracy[-1]:.1%}, "
+                f"balanced accuracy {self.balanced_accuracy[-1]:.1%}"
+            )
         return text
 
 
@@ -218,8 +220,11 @@ def fit(
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise ValueError(
                     "the loss must be one number (a 0-d tensor) to call backward() on; got "
-                    + (f"shape {tuple(loss.shape)}: reduce it with .mean()"
-                       if isinstance(loss, torch.Tensor) else f"a {type(loss).__name__}")
+                    + (
+                        f"shape {tuple(loss.shape)}: reduce it with .mean()"
+                        if isinstance(loss, torch.Tensor)
+                        else f"a {type(loss).__name__}"
+                    )
                 )
             _record(history, output.detach(), target, loss.item(), predict)
             if history.diverged_at is None and not math.isfinite(history.loss[-1]):
@@ -266,8 +271,11 @@ class Checkup:
     diagnosis: Diagnosis
 
     def __repr__(self) -> str:
-        training = (f"Training raised {self.error}" if self.error is not None
-                    else f"Training: {self.history.summary()}")
+        training = (
+            f"Training raised {self.error}"
+            if self.error is not None
+            else f"Training: {self.history.summary()}"
+        )
         return f"{training}\n\n{self.diagnosis}"
 
 
@@ -451,7 +459,8 @@ ABSENT_CLASS_COUNTED = Mistake(
 def _recall_with_absent_classes(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     classes = torch.cat([predicted, labels]).unique()
     recalls = [
-        (predicted[labels == c] == c).double().mean() if bool((labels == c).any())
+        (predicted[labels == c] == c).double().mean()
+        if bool((labels == c).any())
         else torch.tensor(0.0, dtype=torch.float64)
         for c in classes
     ]
@@ -703,7 +712,9 @@ def check_class_weights(
         raise GradingError(
             f"{what} does not depend on the logits (its gradient is 0 or not finite):\n{shown}"
         ) from None
-    pairs = [(a, b) for a in range(len(counts)) for b in range(len(counts)) if counts[a] < counts[b]]
+    pairs = [
+        (a, b) for a in range(len(counts)) for b in range(len(counts)) if counts[a] < counts[b]
+    ]
     wrong = [(a, b) for a, b in pairs if pull[a] < EQUAL_PULL * pull[b]]
     if not wrong:
         return
@@ -770,7 +781,13 @@ def check_balanced_accuracy(
     inputs, target = (t.detach().clone() for t in data)
     try:
         history = as_student(
-            fit, model, loss_fn, (inputs, target), steps=steps, lr=lr, optimizer=optimizer,
+            fit,
+            model,
+            loss_fn,
+            (inputs, target),
+            steps=steps,
+            lr=lr,
+            optimizer=optimizer,
             seed=seed,
         )
     except Exception as error:  # the learner's loss may raise anything

@@ -345,8 +345,6 @@ class LossWidget:
         return view
 
 
-
-
 def _single_threaded(build: Callable[..., LossWidget]) -> Callable[..., LossWidget]:
     """Build a widget (its precomputed curves included) under :func:`_one_torch_thread`."""
 

@@ -122,9 +122,17 @@ def check_same_shape(
 
 
 def _shape_hint(input: torch.Tensor, target: torch.Tensor) -> str:
-    if input.dim() == target.dim() + 1 and input.shape[-1] == 1 and input.shape[:-1] == target.shape:
+    if (
+        input.dim() == target.dim() + 1
+        and input.shape[-1] == 1
+        and input.shape[:-1] == target.shape
+    ):
         return "The model returns one column per sample: use input.squeeze(-1) (or target.unsqueeze(-1))."
-    if target.dim() == input.dim() + 1 and target.shape[-1] == 1 and target.shape[:-1] == input.shape:
+    if (
+        target.dim() == input.dim() + 1
+        and target.shape[-1] == 1
+        and target.shape[:-1] == input.shape
+    ):
         return "The target has an extra trailing dimension of 1: use target.squeeze(-1)."
     return "Reshape one of them so that input[i] lines up with target[i]."
 
@@ -165,24 +173,29 @@ def check_class_index_target(
         raise LossInputError(
             f"{loss}: target is a float tensor of shape {shape_of(target)}. For an input of "
             f"shape {shape_of(input)} the target must be "
-            + (f"either {forms}." if accepts_probabilities else
-               f"class indices: an integer (torch.long) tensor of shape "
-               f"{shape_of(input.select(class_dim, 0))} with values in [0, {num_classes}); "
-               f"convert with target.long().")
+            + (
+                f"either {forms}."
+                if accepts_probabilities
+                else f"class indices: an integer (torch.long) tensor of shape "
+                f"{shape_of(input.select(class_dim, 0))} with values in [0, {num_classes}); "
+                f"convert with target.long()."
+            )
         )
     if target.dtype == torch.bool or target.is_complex():
         raise LossInputError(
             f"{loss}: target has dtype {target.dtype}; class indices must be an integer "
             f"tensor. Convert it with target.long()."
         )
-    expected_shape = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    expected_shape = input.shape[:class_dim] + input.shape[class_dim + 1 :]
     if target.shape != expected_shape:
         hint = ""
         if target.dim() == len(expected_shape) + 1 and target.shape[-1] == 1:
             hint = " The target has an extra dimension of size 1: use target.squeeze(-1)."
         elif target.shape == input.shape:
-            hint = (" It has the input's shape, like one-hot labels: use "
-                    f"target.argmax(dim={class_dim}) to get class indices.")
+            hint = (
+                " It has the input's shape, like one-hot labels: use "
+                f"target.argmax(dim={class_dim}) to get class indices."
+            )
         raise LossInputError(
             f"{loss}: input of shape {shape_of(input)} (C={num_classes} classes along "
             f"dim {class_dim}) needs a class-index target of shape "

@@ -119,8 +119,12 @@ def nll_loss(
     check_floating(input, "input", "nll_loss")
     class_dim = _class_dim(input)
     check_class_index_target(
-        input, target, "nll_loss",
-        ignore_index=ignore_index, class_dim=class_dim, accepts_probabilities=False,
+        input,
+        target,
+        "nll_loss",
+        ignore_index=ignore_index,
+        class_dim=class_dim,
+        accepts_probabilities=False,
     )
     check_weight(weight, input.shape[class_dim], "nll_loss")
     loss, target_weight = _nll_terms(input, target, weight, ignore_index, class_dim)
@@ -196,8 +200,12 @@ def cross_entropy(
     class_dim = _class_dim(input)
     num_classes = input.shape[class_dim]
     check_class_index_target(
-        input, target, "cross_entropy",
-        ignore_index=ignore_index, class_dim=class_dim, accepts_probabilities=True,
+        input,
+        target,
+        "cross_entropy",
+        ignore_index=ignore_index,
+        class_dim=class_dim,
+        accepts_probabilities=True,
     )
     check_weight(weight, num_classes, "cross_entropy")
     if target.is_floating_point() and ignore_index >= 0:
@@ -219,8 +227,10 @@ def cross_entropy(
     # Label smoothing: nll_loss's unreduced terms plus a uniform-target term, reduced together
     # so that both share the weighted mean's denominator Σ w_{y_i}, as in torch.
     nll, target_weight = _nll_terms(log_probs, target, weight, ignore_index, class_dim)
-    weighted_log_probs = log_probs if weight is None else (
-        log_probs * _along_class_dim(weight, log_probs, class_dim)
+    weighted_log_probs = (
+        log_probs
+        if weight is None
+        else (log_probs * _along_class_dim(weight, log_probs, class_dim))
     )
     # The uniform part of the smoothed target: −Σ_c w_c log p_c, weighted by ε/C below.
     uniform = -weighted_log_probs.sum(class_dim).masked_fill(target == ignore_index, 0.0)
@@ -300,8 +310,12 @@ def multi_margin_loss(
     class_dim = input.dim() - 1
     num_classes = input.shape[class_dim]
     check_class_index_target(
-        input, target, "multi_margin_loss",
-        ignore_index=None, class_dim=class_dim, accepts_probabilities=False,
+        input,
+        target,
+        "multi_margin_loss",
+        ignore_index=None,
+        class_dim=class_dim,
+        accepts_probabilities=False,
     )
     check_weight(weight, num_classes, "multi_margin_loss")
 

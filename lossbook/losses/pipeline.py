@@ -66,8 +66,10 @@ class CrossEntropySteps:
         For class-probability targets the target and p(target) columns show ``-``.
         """
         batched = self.logits.reshape(-1, self.logits.shape[-1])
-        rows = [f"{'sample':>6} {'target':>6} {'max_logit':>11} {'log_sum_exp':>11} "
-                f"{'p(target)':>11} {'loss_i':>11}"]
+        rows = [
+            f"{'sample':>6} {'target':>6} {'max_logit':>11} {'log_sum_exp':>11} "
+            f"{'p(target)':>11} {'loss_i':>11}"
+        ]
         for i in range(batched.shape[0]):
             max_logit = self.max_logit.reshape(-1)[i].item()
             log_sum_exp = self.log_sum_exp.reshape(-1)[i].item()
@@ -77,8 +79,10 @@ class CrossEntropySteps:
             else:
                 label = int(self.target.reshape(-1)[i])
                 target, p_target = str(label), f"{self.probs.reshape(batched.shape)[i, label]:.6g}"
-            rows.append(f"{i:>6} {target:>6} {max_logit:>11.6g} {log_sum_exp:>11.6g} "
-                        f"{p_target:>11} {loss_i:>11.6g}")
+            rows.append(
+                f"{i:>6} {target:>6} {max_logit:>11.6g} {log_sum_exp:>11.6g} "
+                f"{p_target:>11} {loss_i:>11.6g}"
+            )
         if self.reduction == "none":
             rows.append("loss (reduction='none') = the loss_i column")
         else:
@@ -147,8 +151,12 @@ def cross_entropy_steps(
     check_floating(logits, "logits", "cross_entropy_steps")
     check_label_smoothing(label_smoothing, "cross_entropy_steps")
     check_class_index_target(
-        logits, target, "cross_entropy_steps",
-        ignore_index=None, class_dim=logits.dim() - 1, accepts_probabilities=True,
+        logits,
+        target,
+        "cross_entropy_steps",
+        ignore_index=None,
+        class_dim=logits.dim() - 1,
+        accepts_probabilities=True,
     )
     logits, target = logits.detach(), target.detach()
     num_classes = logits.shape[-1]

@@ -129,7 +129,8 @@ def margin_ranking_loss(
     check_same_ndim(name, input1=input1, input2=input2, target=target)
     check_shapes_broadcast(name, input1=input1, input2=input2, target=target)
     check_sign_target(
-        target, name,
+        target,
+        name,
         other_values="a 0 target gives the constant loss max(0, margin) and no gradient",
     )
     loss = (-target * (input1 - input2) + margin).clamp_min(0)
@@ -172,7 +173,8 @@ def hinge_embedding_loss(
     check_floating(input, "input", name)
     check_shapes_broadcast(name, input=input, target=target)
     check_sign_target(
-        target, name,
+        target,
+        name,
         other_values="a 0 target adds both terms, x + max(0, margin - x)",
     )
     # Like torch, any target other than 1 gets the margin term and any other than -1
@@ -239,9 +241,7 @@ def cosine_embedding_loss(
     # one label per pair: the target lines up with the inputs' leading (pair) dim
     pair_target = {"target[:, None]": target.unsqueeze(-1)}
     check_shapes_broadcast(name, input1=input1, input2=input2, **pair_target)
-    check_sign_target(
-        target, name, other_values="pairs with any other target add 0 to the loss"
-    )
+    check_sign_target(target, name, other_values="pairs with any other target add 0 to the loss")
     dot = (input1 * input2).sum(dim=-1)
     squared_norm1 = (input1 * input1).sum(dim=-1) + _COSINE_EPS
     squared_norm2 = (input2 * input2).sum(dim=-1) + _COSINE_EPS

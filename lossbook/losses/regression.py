@@ -153,8 +153,12 @@ def huber_loss(
     """
     check_same_shape(input, target, "huber_loss", strict=False)
     check_floating(input, "input", "huber_loss")
-    check_threshold(delta, "delta", "huber_loss", meaning="the error size where the loss turns "
-                   "from quadratic to linear (try 1.0)")
+    check_threshold(
+        delta,
+        "delta",
+        "huber_loss",
+        meaning="the error size where the loss turns from quadratic to linear (try 1.0)",
+    )
     check_elementwise_weight(weight, input, "huber_loss")
     loss = _huber(input - target, delta)
     # torch's kernel writes the loss in input's dtype, even when target's dtype is wider.
@@ -203,8 +207,13 @@ def smooth_l1_loss(
     """
     check_same_shape(input, target, "smooth_l1_loss", strict=False)
     check_some_floating(input, target, "smooth_l1_loss")
-    check_threshold(beta, "beta", "smooth_l1_loss", allow_zero=True, meaning="the width of "
-                   "the quadratic zone around 0 (0 gives l1_loss; try 1.0)")
+    check_threshold(
+        beta,
+        "beta",
+        "smooth_l1_loss",
+        allow_zero=True,
+        meaning="the width of the quadratic zone around 0 (0 gives l1_loss; try 1.0)",
+    )
     error = input - target
     if beta == 0:
         # A zone of width 0 is L1 exactly (and Huber / β would be 0/0 there).

@@ -79,33 +79,39 @@ CRAFTED = [
     ),
     Crafted(
         student="huber_swapped_branches",
-        answers=submission(huber_answer=HUBER.format(
-            condition="absolute > delta",
-            quadratic="0.5 * residual**2",
-            linear="delta * (absolute - 0.5 * delta)",
-        )),
+        answers=submission(
+            huber_answer=HUBER.format(
+                condition="absolute > delta",
+                quadratic="0.5 * residual**2",
+                linear="delta * (absolute - 0.5 * delta)",
+            )
+        ),
         failing={"huber_values", "huber_delta", "huber_grad"},
         feedback=["Huber's two pieces swapped"],
     ),
     Crafted(
         # Smooth L1 with beta = delta: right at delta = 1, off by the factor delta elsewhere.
         student="huber_delta_scaling",
-        answers=submission(huber_answer=HUBER.format(
-            condition="absolute <= delta",
-            quadratic="0.5 * residual**2 / delta",
-            linear="absolute - 0.5 * delta",
-        )),
+        answers=submission(
+            huber_answer=HUBER.format(
+                condition="absolute <= delta",
+                quadratic="0.5 * residual**2 / delta",
+                linear="absolute - 0.5 * delta",
+            )
+        ),
         failing={"huber_delta", "huber_grad"},
         feedback=["smooth L1 instead of Huber"],
     ),
     Crafted(
         # The linear piece's gradient is still right: only the values lose their points.
         student="huber_missing_offset",
-        answers=submission(huber_answer=HUBER.format(
-            condition="absolute <= delta",
-            quadratic="0.5 * residual**2",
-            linear="delta * absolute",
-        )),
+        answers=submission(
+            huber_answer=HUBER.format(
+                condition="absolute <= delta",
+                quadratic="0.5 * residual**2",
+                linear="delta * absolute",
+            )
+        ),
         failing={"huber_values", "huber_delta"},
         feedback=["missing −½δ in Huber's linear part"],
     ),

@@ -55,7 +55,9 @@ CRAFTED = [
     ),
     Crafted(
         student="log_of_logits",
-        answers=_cross_entropy("    return -logits.log()[torch.arange(len(target)), target].mean()\n"),
+        answers=_cross_entropy(
+            "    return -logits.log()[torch.arange(len(target)), target].mean()\n"
+        ),
         failing=CE_CELLS,
         feedback=["log of the logits"],
     ),

@@ -12,15 +12,15 @@ built from it, so the prompts and these submissions cannot drift apart.
 from tests.course import Crafted
 
 BROKEN = {
-    "fix_double_softmax_answer": '''\
+    "fix_double_softmax_answer": """\
 def fix_double_softmax():
     torch.manual_seed(0)
     X, y = classification_data()  # (300, 2) float32, (300,) int64 class indices
     model = nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1))
     loss_fn = nn.CrossEntropyLoss()
     return model, loss_fn, (X, y)
-''',
-    "fix_label_dtype_answer": '''\
+""",
+    "fix_label_dtype_answer": """\
 def fix_label_dtype():
     torch.manual_seed(0)
     X, labels = classification_data()
@@ -28,24 +28,24 @@ def fix_label_dtype():
     model = nn.Linear(2, 3)
     loss_fn = nn.CrossEntropyLoss()
     return model, loss_fn, (X, y)
-''',
-    "fix_task_loss_answer": '''\
+""",
+    "fix_task_loss_answer": """\
 def fix_task_loss():
     torch.manual_seed(0)
     X, y = classification_data(num_classes=4)  # (300, 2) float32, (300,) int64 classes 0 to 3
     model = nn.Sequential(nn.Linear(2, 1), nn.Flatten(0))  # one number per sample
     loss_fn = nn.MSELoss()
     return model, loss_fn, (X, y)
-''',
-    "fix_bce_on_logits_answer": '''\
+""",
+    "fix_bce_on_logits_answer": """\
 def fix_bce_on_logits():
     torch.manual_seed(0)
     X, y = binary_data()  # (200, 2) float32, (200,) float32 labels 0. and 1.
     model = nn.Sequential(nn.Linear(2, 1), nn.Flatten(0))  # one logit per sample
     loss_fn = nn.BCELoss()
     return model, loss_fn, (X, y)
-''',
-    "fix_label_range_answer": '''\
+""",
+    "fix_label_range_answer": """\
 def fix_label_range():
     torch.manual_seed(0)
     X, labels = classification_data()
@@ -53,15 +53,15 @@ def fix_label_range():
     model = nn.Linear(2, 3)
     loss_fn = nn.CrossEntropyLoss()
     return model, loss_fn, (X, y)
-''',
-    "fix_target_shape_answer": '''\
+""",
+    "fix_target_shape_answer": """\
 def fix_target_shape():
     torch.manual_seed(0)
     X, y = binary_data()  # (200, 2) float32, (200,) float32 labels 0. and 1.
     model = nn.Linear(2, 1)  # one logit per sample
     loss_fn = nn.BCEWithLogitsLoss()
     return model, loss_fn, (X, y)
-''',
+""",
 }
 
 # The smallest change that fixes each setup (the solutions' bodies say the same).
@@ -157,16 +157,22 @@ CRAFTED = [
     Crafted(
         # Runs and trains, but renames class 3 to class 0: only the hidden label check sees it.
         student="label_range_modulo",
-        answers=submission(fix_label_range_answer=BROKEN["fix_label_range_answer"].replace(
-            "    model = nn.Linear(2, 3)\n", "    y = y % 3\n    model = nn.Linear(2, 3)\n")),
+        answers=submission(
+            fix_label_range_answer=BROKEN["fix_label_range_answer"].replace(
+                "    model = nn.Linear(2, 3)\n", "    y = y % 3\n    model = nn.Linear(2, 3)\n"
+            )
+        ),
         failing={"label_range_trains"},
         feedback=["the labels fix_label_range() returns is not right"],
     ),
     Crafted(
         # A sigmoid in the model on top of the with-logits loss: the sigmoid is applied twice.
         student="bce_sigmoid_twice",
-        answers=submission(fix_bce_on_logits_answer=fixed("fix_bce_on_logits_answer").replace(
-            "nn.Flatten(0))", "nn.Flatten(0), nn.Sigmoid())")),
+        answers=submission(
+            fix_bce_on_logits_answer=fixed("fix_bce_on_logits_answer").replace(
+                "nn.Flatten(0))", "nn.Flatten(0), nn.Sigmoid())"
+            )
+        ),
         failing={"bce_on_logits_trains", "bce_on_logits_diagnosis"},
         feedback=["Sigmoid applied before a with-logits loss"],
     ),

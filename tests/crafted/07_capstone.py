@@ -31,7 +31,10 @@ def _make_loss(body: str) -> dict[str, str]:
 
 
 def _balanced_accuracy(body: str) -> dict[str, str]:
-    return {**CORRECT, "balanced_accuracy_answer": "def balanced_accuracy(predicted, labels):\n" + body}
+    return {
+        **CORRECT,
+        "balanced_accuracy_answer": "def balanced_accuracy(predicted, labels):\n" + body,
+    }
 
 
 CRAFTED = [
@@ -45,7 +48,10 @@ CRAFTED = [
         student="mse_on_class_indices",
         answers=_make_loss(WEIGHT + "    return nn.MSELoss()\n"),
         failing={"make_loss_task", "make_loss_weights", "make_loss_target"},
-        feedback=["This matches a known mistake: MSE on class indices", "Regression loss on class labels"],
+        feedback=[
+            "This matches a known mistake: MSE on class indices",
+            "Regression loss on class labels",
+        ],
     ),
     Crafted(
         student="softmax_twice",
