@@ -2,6 +2,8 @@
 # `make test` (set up, then run every test). Everything else here serves them.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Exact pins of the course environment (pyproject.toml only declares ranges).
+CONSTRAINTS := constraints.txt
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
@@ -19,12 +21,13 @@ JOBS       ?= 2
 
 setup: $(STAMP)
 
-# Created or refreshed whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "lossbook needs Python 3.11: run  make PYTHON=/path/to/python3.11 ...")'
+# Created or refreshed whenever pyproject.toml or constraints.txt changes. Python 3.10 to 3.13
+# (the versions torch 2.13.0 ships wheels for); the tests run on 3.11 here.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 13) else "lossbook needs Python 3.10 to 3.13, found %d.%d: run  make PYTHON=/path/to/python3.11 ..." % sys.version_info[:2])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[course,lab,dev,classroom]'
 	touch $(STAMP)
 
 # Chromium (the browser test) and bubblewrap (the grading sandbox) come from
