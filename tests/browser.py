@@ -15,8 +15,11 @@ chapter run) and ``bench/bench_browser.py`` (how fast, seen from the page).
   of its own, runs all cells from the Run menu, waits until the kernel is
   idle, and opens the next notebook in the same JupyterLab.
 - :class:`WidgetHandle` reaches a lossbook widget through the DOM hooks of
-  :mod:`lossbook.course.widgets`: ``lossbook-widget``, ``lossbook-slider-<name>``,
-  ``lossbook-plot``, ``lossbook-values``.
+  :mod:`lossbook.course.widgets`: ``lossbook-widget``, ``lossbook-slider-<name>``
+  (a range input and a ``lossbook-readout``), the ``lossbook-plot`` canvas,
+  ``lossbook-values``; it presses keys on a slider and drags its thumb.
+- :data:`KERNEL_VALUES_SPY` makes the kernel write every widget's ``values``
+  after each step the browser sends, so a test can check that they follow.
 """
 
 from __future__ import annotations
@@ -536,11 +539,10 @@ class NotebookPage:
 
 
 _SETTLED_JS = """([root, shows, quietMs]) => {
-    const img = root.querySelector('img.lossbook-plot');
     // One "name = value" per entry: split before every "name = ".
     const numbers = root.querySelector('.lossbook-values').textContent;
-    const readouts = [...root.querySelectorAll('.widget-readout')].map((r) => r.textContent);
-    const key = [img.src, numbers, ...readouts].join('|');
+    const readouts = [...root.querySelectorAll('.lossbook-readout')].map((r) => r.textContent);
+    const key = [numbers, ...readouts].join('|');
     const now = performance.now();
     if (!root.lossbookSettle || root.lossbookSettle.key !== key) {
         root.lossbookSettle = {key, since: now};
@@ -550,7 +552,7 @@ _SETTLED_JS = """([root, shows, quietMs]) => {
     if (shows !== null && !entries.includes(shows)) {
         return false;
     }
-    return img.complete && img.naturalWidth > 0 && now - root.lossbookSettle.since >= quietMs;
+    return now - root.lossbookSettle.since >= quietMs;
 }"""
 
 
@@ -560,27 +562,31 @@ class WidgetHandle:
     def __init__(self, page, index: int) -> None:
         self.page = page
         self.root = page.locator(".lossbook-widget").nth(index)
-        self.plot = self.root.locator("img.lossbook-plot")
+        self.plot = self.root.locator("canvas.lossbook-plot")
         self.values = self.root.locator(".lossbook-values")
 
     def slider_names(self) -> list[str]:
-        classes = self.root.locator("[class*='lossbook-slider-']").evaluate_all(
+        classes = self.root.locator(".lossbook-slider").evaluate_all(
             "(nodes) => nodes.map((node) => [...node.classList]"
             ".find((c) => c.startsWith('lossbook-slider-')))"
         )
         return [name.removeprefix("lossbook-slider-") for name in classes]
 
     def handle(self, slider: str):
-        return self.root.locator(f".lossbook-slider-{slider} .noUi-handle")
+        """The slider's range input (it takes the keyboard focus and the mouse)."""
+        return self.root.locator(f".lossbook-slider-{slider} input[type=range]")
 
     def readout(self, slider: str) -> str:
-        return self.root.locator(f".lossbook-slider-{slider} .widget-readout").inner_text().strip()
+        return (
+            self.root.locator(f".lossbook-slider-{slider} .lossbook-readout").inner_text().strip()
+        )
 
-    def plot_src(self) -> str:
-        return self.plot.get_attribute("src") or ""
+    def shown_values(self) -> dict[str, str]:
+        """The numbers under the plot, name → text as printed."""
+        return parse_values(self.values.inner_text())
 
     def plot_pixels(self, path: Path | None = None) -> bytes:
-        """Screenshot of the plot image alone (never the slider: its handle moves too)."""
+        """Screenshot of the canvas alone (never the slider: its thumb moves too)."""
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         return self.plot.screenshot(path=None if path is None else str(path))
@@ -588,8 +594,8 @@ class WidgetHandle:
     def wait_until_settled(
         self, shows: str | None = None, quiet_ms: float = 200, timeout_s: float = 30
     ) -> bool:
-        """Wait until the numbers show ``shows`` (e.g. ``"w = -1.47"``), nothing has changed
-        for ``quiet_ms`` and the plot image has loaded (polled in the page).
+        """Wait until the numbers show ``shows`` (e.g. ``"w = -1.47"``) and nothing has
+        changed for ``quiet_ms`` (polled in the page).
 
         Returns False after ``timeout_s`` instead of raising: the caller's
         assertions then say what the widget shows.
@@ -609,13 +615,93 @@ class WidgetHandle:
         return True
 
     def press(self, slider: str, key: str, times: int, interval_s: float = 0.05) -> None:
-        """Focus the slider's handle and press ``key`` ``times`` times."""
+        """Focus the slider and press ``key`` ``times`` times."""
         handle = self.handle(slider)
         handle.scroll_into_view_if_needed()
         handle.focus()
         for _ in range(times):
             handle.press(key)
             time.sleep(interval_s)
+
+    def thumb_position(
+        self, slider: str, value: float, low: float, high: float
+    ) -> tuple[float, float]:
+        """Page coordinates of the slider's thumb at ``value`` (range ``[low, high]``).
+
+        A range input's thumb travels the input's width less its own width
+        (Chromium's default thumb is 16 px wide).
+        """
+        box = self.handle(slider).bounding_box()
+        thumb = 16.0
+        travel = box["width"] - thumb
+        x = box["x"] + thumb / 2 + travel * (value - low) / (high - low)
+        return x, box["y"] + box["height"] / 2
+
+    def pixels_per_step(self, slider: str, step: float, low: float, high: float) -> float:
+        return (self.handle(slider).bounding_box()["width"] - 16.0) * step / (high - low)
+
+    def drag(
+        self,
+        slider: str,
+        start: float,
+        low: float,
+        high: float,
+        dx_per_move: float,
+        moves: int,
+        interval_s: float = 0.033,
+    ) -> None:
+        """Press the mouse on the thumb (at ``start``), move it ``moves`` times by ``dx_per_move``
+        pixels every ``interval_s``, release."""
+        self.handle(slider).scroll_into_view_if_needed()
+        x, y = self.thumb_position(slider, start, low, high)
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        due = time.perf_counter()
+        for move in range(1, moves + 1):
+            self.page.mouse.move(x + move * dx_per_move, y)
+            due += interval_s
+            time.sleep(max(0.0, due - time.perf_counter()))
+        self.page.mouse.up()
+
+
+def parse_values(text: str) -> dict[str, str]:
+    """``"a = 1  b = [0.5, 0.5]"`` → ``{"a": "1", "b": "[0.5, 0.5]"}`` (the widget's numbers)."""
+    import re
+
+    entries = re.split(r"\s+(?=\S+ = )", text.strip())
+    return dict(entry.split(" = ", 1) for entry in entries if " = " in entry)
+
+
+# Added to the widgets notebook's first cell: after every slider step the browser
+# sends, the kernel writes every widget's values (by kind) to KERNEL_VALUES_FILE.
+KERNEL_VALUES_FILE = "kernel_values.json"
+KERNEL_VALUES_SPY = f"""\
+import json as _json
+import os as _os
+
+_kernel_values = {{}}
+_on_browser_state = widgets.LossWidget._on_browser_state
+
+
+def _record_values(self, change):
+    _on_browser_state(self, change)
+    _kernel_values[self.kind] = {{
+        name: widgets._format_number(value) for name, value in self.values.items()
+    }}
+    with open("{KERNEL_VALUES_FILE}.tmp", "w") as _file:
+        _json.dump(_kernel_values, _file)
+    _os.replace("{KERNEL_VALUES_FILE}.tmp", "{KERNEL_VALUES_FILE}")
+
+
+widgets.LossWidget._on_browser_state = _record_values
+"""
+
+
+def kernel_values(root: Path, kind: str) -> dict[str, str]:
+    """The values the kernel last recorded for widget ``kind``, formatted as the page prints them."""
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads((root / KERNEL_VALUES_FILE).read_text()).get(kind, {})
+    return {}
 
 
 def pixels_differ(png_a: bytes, png_b: bytes) -> int:
@@ -631,7 +717,7 @@ def pixels_differ(png_a: bytes, png_b: bytes) -> int:
 
 
 def readout_value(text: str) -> float:
-    """A slider's readout as a number (ipywidgets prints negatives with U+2212 MINUS SIGN)."""
+    """A slider's readout as a number (U+2212 MINUS SIGN accepted too)."""
     return float(text.replace("\u2212", "-"))
 
 

@@ -4,10 +4,14 @@ One JupyterLab server (live kernels: no ``LOSSBOOK_STATIC``) and one headless
 Chromium serve the whole module (see ``tests/browser.py``). It checks that
 
 - a notebook displaying every widget of :mod:`lossbook.course.widgets` runs without
-  errors and shows live widgets, each with its sliders, plot and numbers;
+  errors and shows live widgets, each with its sliders, canvas and numbers;
 - on every slider of every widget, arrow keys move the value by its step,
-  the numbers follow, the plot's pixels change, and going back restores the
-  very same pixels (the figure is a function of the slider values);
+  and a mouse drag of the thumb moves it too: the numbers follow, the
+  canvas's pixels change, going back restores the very same pixels (the
+  figure is a function of the slider values), and the kernel's
+  ``widget.values`` follow (the notebook's first cell records them after each
+  step the browser sends: ``browser.KERNEL_VALUES_SPY``), equal to what the
+  page prints;
 - the page raised no exception and logged no console error meanwhile;
 - every course notebook in ``solutions/`` runs top to bottom from the Run
   menu without an error output or a console error, and its widgets display;
@@ -21,10 +25,10 @@ picture in the README.
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -40,6 +44,7 @@ COURSE_NOTEBOOKS = sorted(
     for p in (browser.REPO / "solutions").glob("*/*.ipynb")
 )
 KEY_PRESSES = 3
+DRAG_MOVES = 12
 WIDGETS_NOTEBOOK = "widgets.ipynb"
 
 
@@ -49,7 +54,9 @@ def lab(tmp_path_factory) -> Iterator[browser.Lab]:
     root = base / "root"
     root.mkdir()
     browser.copy_course_notebooks(root)
-    browser.write_widgets_notebook(root / WIDGETS_NOTEBOOK, WIDGET_NAMES)
+    browser.write_widgets_notebook(
+        root / WIDGETS_NOTEBOOK, WIDGET_NAMES, setup=browser.KERNEL_VALUES_SPY
+    )
     with browser.jupyter_lab(root, base / "state") as server:
         yield server
 
@@ -100,17 +107,16 @@ def saving_page_on_failure(notebook: browser.NotebookPage, name: str) -> Iterato
 
 def slider_specs(name: str) -> dict[str, dict]:
     """Slider name → min, max, step, start value and readout format, as the kernel builds them."""
-    with widgets.force_live(True):
-        widget = widgets.WIDGETS[name](**browser.WIDGET_ARGUMENTS.get(name, {}))
+    widget = widgets.WIDGETS[name](**browser.WIDGET_ARGUMENTS.get(name, {}))
     return {
         slider_name: {
-            "min": slider.min,
-            "max": slider.max,
-            "step": slider.step,
-            "value": slider.value,
-            "format": slider.readout_format,
+            "min": spec.min,
+            "max": spec.max,
+            "step": spec.step,
+            "value": spec.value,
+            "format": f".{widgets._decimals(spec.step)}f",
         }
-        for slider_name, slider in widget.sliders.items()
+        for slider_name, spec in widget.sliders.items()
     }
 
 
@@ -126,9 +132,11 @@ def test_widgets_notebook_runs_live(widgets_page):
         widget = browser.WidgetHandle(page, index)
         widget.root.scroll_into_view_if_needed()
         widget.wait_until_settled()
-        assert widget.plot.evaluate("(img) => img.naturalWidth") > 300, name
+        assert widget.plot.evaluate("(canvas) => canvas.getBoundingClientRect().width") > 300
         assert widget.values.inner_text().strip(), name
         assert widget.slider_names() == list(slider_specs(name)), name
+        for slider in widget.slider_names():
+            assert widget.handle(slider).get_attribute("data-lm-suppress-shortcuts") == "true"
         shot = widget.root.screenshot(path=str(browser.ARTIFACTS / f"{name}.png"))
         if name == "cross_entropy_pipeline":
             browser.README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -145,14 +153,33 @@ def test_nbgrader_extension_is_loaded(widgets_page):
 
 
 @pytest.mark.parametrize("name", WIDGET_NAMES)
-def test_arrow_keys_move_every_slider_and_redraw(widgets_page, name):
+def test_arrow_keys_move_every_slider_and_redraw(lab, widgets_page, name):
     widget = browser.WidgetHandle(widgets_page.page, WIDGET_NAMES.index(name))
-    with saving_page_on_failure(widgets_page, name):
+    with saving_page_on_failure(widgets_page, f"{name}-keys"):
         for slider, spec in slider_specs(name).items():
-            check_slider(widget, name, slider, spec)
+            check_keys(lab, widget, name, slider, spec)
 
 
-def check_slider(widget: browser.WidgetHandle, name: str, slider: str, spec: dict) -> None:
+@pytest.mark.parametrize("name", WIDGET_NAMES)
+def test_mouse_drags_every_slider_and_redraw(lab, widgets_page, name):
+    widget = browser.WidgetHandle(widgets_page.page, WIDGET_NAMES.index(name))
+    with saving_page_on_failure(widgets_page, f"{name}-mouse"):
+        for slider, spec in slider_specs(name).items():
+            check_mouse(lab, widget, name, slider, spec)
+
+
+def assert_kernel_follows(lab, widget: browser.WidgetHandle, name: str, label: str) -> None:
+    """The kernel's ``values`` reach what the page shows (the page prints 4 digits)."""
+    shown = widget.shown_values()
+    deadline = time.monotonic() + 30
+    recorded = browser.kernel_values(lab.root, name)
+    while recorded != shown and time.monotonic() < deadline:
+        time.sleep(0.1)
+        recorded = browser.kernel_values(lab.root, name)
+    assert recorded == shown, f"{label}: the kernel's values do not follow the page"
+
+
+def check_keys(lab, widget: browser.WidgetHandle, name: str, slider: str, spec: dict) -> None:
     def readout_of(value: float) -> str:
         return format(value, spec["format"])
 
@@ -178,13 +205,14 @@ def check_slider(widget: browser.WidgetHandle, name: str, slider: str, spec: dic
     )
     moved_values = widget.values.inner_text()
     assert moved_values != start_values, f"{label}: the numbers did not change"
-    shown = re.search(rf"(?:^|\s){re.escape(slider)} = (\S+)", moved_values)
+    shown = widget.shown_values().get(slider)
     assert shown is not None, f"{label}: {slider} missing from the numbers: {moved_values!r}"
-    assert float(shown.group(1)) == pytest.approx(moved, rel=1e-3, abs=1e-9), label
+    assert float(shown) == pytest.approx(moved, rel=1e-3, abs=1e-9), label
     moved_pixels = widget.plot_pixels(shots / f"{label}-moved.png")
     assert browser.pixels_differ(start_pixels, moved_pixels) > 0, (
-        f"{label}: the numbers changed but the plot's pixels did not"
+        f"{label}: the numbers changed but the canvas's pixels did not"
     )
+    assert_kernel_follows(lab, widget, name, f"{label} after {forward}")
 
     widget.press(slider, back, KEY_PRESSES)
     widget.wait_until_settled(shows=f"{slider} = {browser.format_number(spec['value'])}")
@@ -193,9 +221,46 @@ def check_slider(widget: browser.WidgetHandle, name: str, slider: str, spec: dic
     back_pixels = widget.plot_pixels(shots / f"{label}-back.png")
     differing = browser.pixels_differ(start_pixels, back_pixels)
     assert differing == 0, (
-        f"{label}: back at the start value the plot differs in {differing} pixels: "
+        f"{label}: back at the start value the canvas differs in {differing} pixels: "
         "the figure should depend on the slider values only"
     )
+    assert_kernel_follows(lab, widget, name, f"{label} after {back}")
+
+
+def check_mouse(lab, widget: browser.WidgetHandle, name: str, slider: str, spec: dict) -> None:
+    """Drag the thumb by about DRAG_STEPS steps, see everything follow, then key back."""
+    label = f"{name}.{slider}"
+    low, high, step = spec["min"], spec["max"], spec["step"]
+    widget.handle(slider).scroll_into_view_if_needed()
+    widget.wait_until_settled()
+    start = browser.readout_value(widget.readout(slider))
+    start_values = widget.values.inner_text()
+    start_pixels = widget.plot_pixels()
+    px_per_step = widget.pixels_per_step(slider, step, low, high)
+    # At least one step per move, a pixel at the least.
+    dx = max(1.0, px_per_step)
+    steps_per_move = dx / px_per_step
+    direction = 1 if start + DRAG_MOVES * steps_per_move * step <= high else -1
+    widget.drag(slider, start, low, high, direction * dx, DRAG_MOVES)
+    widget.wait_until_settled()
+    moved = browser.readout_value(widget.readout(slider))
+    assert direction * (moved - start) >= step * DRAG_MOVES * 0.5, (
+        f"{label}: a {DRAG_MOVES}-move mouse drag took the slider from {start} only to {moved}"
+    )
+    shown = widget.shown_values().get(slider)
+    assert float(shown) == pytest.approx(moved, rel=1e-3, abs=1e-9), label
+    assert widget.values.inner_text() != start_values, f"{label}: the numbers did not change"
+    assert browser.pixels_differ(start_pixels, widget.plot_pixels()) > 0, (
+        f"{label}: the mouse moved the slider but not the canvas's pixels"
+    )
+    assert_kernel_follows(lab, widget, name, f"{label} after a mouse drag")
+
+    back = "ArrowLeft" if moved > start else "ArrowRight"
+    widget.press(slider, back, round(abs(moved - start) / step), interval_s=0.01)
+    widget.wait_until_settled(shows=f"{slider} = {browser.format_number(start)}")
+    assert widget.values.inner_text() == start_values, f"{label}: numbers differ after going back"
+    assert browser.pixels_differ(start_pixels, widget.plot_pixels()) == 0, label
+    assert_kernel_follows(lab, widget, name, f"{label} back")
 
 
 def test_no_errors_in_the_page_after_moving_every_slider(widgets_page):

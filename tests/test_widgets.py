@@ -1,8 +1,11 @@
 """lossbook.course.widgets: static and live modes, the numbers each widget shows, and its display.
 
 Static mode is what pytest gets by default (no kernel). Live mode is forced
-with ``force_live()``: ipywidgets then talk to a dummy comm, so sliders,
-observers and the Image widget are real without a front end.
+with ``force_live()``: the anywidget view then talks to a dummy comm, so its
+traits, observers and messages are real without a front end (the front end's
+messages are played with ``view.set_state``, as ipywidgets does on a comm
+message). The browser side is tested in tests/test_widget_math.py (its
+numbers) and tests/test_browser.py (JupyterLab + Chromium).
 """
 
 import base64
@@ -10,7 +13,6 @@ import io
 import time
 import types
 
-import ipywidgets
 import numpy as np
 import pytest
 import torch
@@ -97,7 +99,7 @@ def test_nbgrader_in_a_kernel_creates_no_ipywidgets(fake_kernel, monkeypatch):
     before = widget_count()
     built = widgets.neg_log_curve()
     assert widget_count() == before
-    assert built.sliders == {} and not built.live
+    assert built.view is None and not built.live
 
 
 # --------------------------------------------------------------------------- static mode, every widget
@@ -124,8 +126,8 @@ def test_static_build_is_quick_and_opens_nothing(name):
     widgets.WIDGETS[name]()
     cpu = time.process_time() - cpu
     assert cpu < STATIC_CPU_LIMIT_S, f"{name} took {cpu:.2f} s of CPU to build statically"
-    assert widget_count() == before  # no ipywidgets, so no comms and no observers
-    assert built.sliders == {} and not built.live
+    assert widget_count() == before  # no widget model, so no comms and no observers
+    assert built.view is None and not built.live
     assert built.png().startswith(PNG_SIGNATURE)
     width, height = pixels(built.png()).shape[1::-1]
     assert 600 <= width <= 1000 and 300 <= height <= 500
@@ -137,7 +139,7 @@ def test_static_build_is_quick_and_opens_nothing(name):
 @pytest.mark.parametrize("name", list(widgets.WIDGETS))
 def test_every_slider_changes_its_value_and_the_picture(static_widgets, name):
     built = static(static_widgets, name)
-    for slider, spec in built._specs.items():
+    for slider, spec in built.sliders.items():
         before_png, before_values = built.png(), built.values
         target = far_value(spec, built.state[slider])
         built.set(**{slider: target})
@@ -166,6 +168,23 @@ def test_set_rejects_unknown_sliders_and_values_out_of_range():
     with pytest.raises(ValueError, match=r"p=1.5 is outside the slider's range \[0.01, 1.0\]"):
         built.set(p=1.5)
     assert built.values["p"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("factory", "arguments", "message"),
+    [
+        ("regression_penalties", {"delta": 5.0}, r"delta=5.0 is outside the slider's range"),
+        ("outlier_fit", {"n_points": 2}, "use between 3 and 100 points"),
+        ("outlier_fit", {"delta": 0.0}, "Huber's δ must be positive"),
+        ("pos_weight_explorer", {"positive_fraction": 1.5}, r"use a fraction in \(0, 1\)"),
+        ("focal_gamma_explorer", {"gamma": -1.0}, r"gamma=-1.0 is outside the slider's range"),
+        ("label_smoothing_explorer", {"logits": (1.0,)}, "got 1 logits; pass between 2 and 6"),
+        ("cross_entropy_pipeline", {"logits": (9.0, 0.0)}, r"leave the sliders' range \[-5, 5\]"),
+    ],
+)
+def test_bad_arguments_say_what_to_pass(factory, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        widgets.WIDGETS[factory](**arguments)
 
 
 # --------------------------------------------------------------------------- the numbers of each widget
@@ -314,10 +333,14 @@ def test_pos_weight_explorer_shares_fit_and_recall():
 @pytest.mark.parametrize(("logits", "target"), [((2.0, 1.0, 0.1), 0), ((0.5, -1.0, 3.0, 0.0), 2)])
 def test_cross_entropy_pipeline_matches_torch(logits, target):
     built = widgets.cross_entropy_pipeline(logits=logits, target=target)
-    assert list(built.sliders) == [] and list(built.state) == [
-        *(f"logit_{c}" for c in range(len(logits))),
-        "temperature",
-    ]
+    assert (
+        list(built.sliders)
+        == list(built.state)
+        == [
+            *(f"logit_{c}" for c in range(len(logits))),
+            "temperature",
+        ]
+    )
     for temperature in (0.3, 1.0, 2.5):
         values = built.set(temperature=temperature, logit_1=-2.0).values
         current = torch.tensor(
@@ -395,61 +418,150 @@ def live_widgets():
         return {name: factory() for name, factory in widgets.WIDGETS.items()}
 
 
-@pytest.mark.parametrize("name", list(widgets.WIDGETS))
-def test_live_sliders_are_observed_ipywidgets_with_dom_classes(live_widgets, name):
-    built = live_widgets[name]
-    assert built.live
-    assert list(built.sliders) == list(built.state)
-    for slider_name, slider in built.sliders.items():
-        assert isinstance(slider, ipywidgets.FloatSlider)
-        assert f"lossbook-slider-{slider_name}" in slider._dom_classes
-        observers = slider._trait_notifiers["value"]["change"]
-        assert any(getattr(o, "__self__", None) is built for o in observers)
-    assert "lossbook-plot" in built._image._dom_classes
-    assert "lossbook-values" in built._numbers._dom_classes
-    assert "lossbook-widget" in built._view._dom_classes
+@pytest.fixture
+def sent(live_widgets, monkeypatch):
+    """The comm messages each live widget's view sends from now on, by widget name."""
+    messages = {name: [] for name in live_widgets}
+    for name, built in live_widgets.items():
+        monkeypatch.setattr(
+            built.view.comm, "send", lambda *a, _n=name, **k: messages[_n].append(k["data"])
+        )
+    return messages
+
+
+def from_browser(built: widgets.LossWidget, **slider_values: float) -> None:
+    """What the front end does when the learner moves sliders: a comm message with the state."""
+    built.view.set_state({"state": {**built.view.state, **slider_values}})
 
 
 @pytest.mark.parametrize("name", list(widgets.WIDGETS))
-def test_moving_a_live_slider_updates_values_label_and_image(live_widgets, name):
+def test_live_view_is_a_canvas_anywidget_with_specs_and_state(live_widgets, name):
     built = live_widgets[name]
-    slider_name, slider = next(iter(built.sliders.items()))
-    spec = built._specs[slider_name]
-    before_image, before_values = built._image.value, built.values
-    target = far_value(spec, slider.value)
-    slider.value = target  # what the front end does when the learner drags
-    assert built.values[slider_name] == target
+    view = built.view
+    assert built.live and isinstance(view, widgets.CanvasView)
+    assert view.kind == name == built.kind
+    assert [s["name"] for s in view.sliders] == list(built.sliders) == list(view.state)
+    for spec in view.sliders:
+        slider = built.sliders[spec["name"]]
+        assert (spec["min"], spec["max"], spec["step"], spec["value"]) == (
+            slider.min,
+            slider.max,
+            slider.step,
+            slider.value,
+        )
+    assert view.state == built.state
+    assert view.setup["style"]["color"]["mse"] == "#0072B2"
+    assert view.title == built.title and view.alt == built.alt
+
+
+def test_the_browser_module_is_self_contained_and_suppresses_lab_shortcuts():
+    module = widgets.CanvasView._esm
+    assert module == widgets.browser_module()
+    assert not [line for line in module.splitlines() if line.startswith("import")]
+    assert "data-lm-suppress-shortcuts" in module
+    assert "save_changes()" in module
+    assert "lossbook-values" in widgets.CanvasView._css
+
+
+@pytest.mark.parametrize("name", list(widgets.WIDGETS))
+def test_a_browser_step_reaches_values_and_png_without_an_echo_back(live_widgets, sent, name):
+    built = live_widgets[name]
+    slider, spec = next(iter(built.sliders.items()))
+    before_png, before_values = built.png(), built.values
+    target = far_value(spec, built.state[slider])
+    from_browser(built, **{slider: target})
+    assert built.values[slider] == target
     assert built.values != before_values
-    assert built._image.value != before_image
-    assert built._image.value == built.png()
-    assert f"{slider_name} = {widgets._format_number(target)}" in built._numbers.value
-    built.set(**{slider_name: spec.value})
-    assert slider.value == spec.value
-    assert built._image.value == before_image
+    assert built.png() != before_png
+    # The kernel answers a step with at most an echo of that very step: never an
+    # older state that would roll the learner's drag back.
+    assert all(m["state"]["state"] == built.view.state for m in sent[name]), sent[name]
+    assert all(m["method"] == "echo_update" for m in sent[name])
+    from_browser(built, **{slider: spec.value})
+    assert built.values == before_values and built.png() == before_png
 
 
-def test_live_set_moves_several_sliders_with_one_redraw(live_widgets):
+def test_browser_steps_are_only_stored_until_values_are_asked_for(live_widgets):
     built = live_widgets["regression_penalties"]
-    renders = []
-    original = built._render
-    built._render = lambda: renders.append(1) or original()
+    calls = []
+    original = built._update
+    built._update = lambda state: calls.append(dict(state)) or original(state)
     try:
-        built.set(delta=2.0, beta=0.5, residual=-1.0)
+        for residual in np.arange(-2.0, 2.0, 0.25):
+            from_browser(built, residual=float(residual))
+        assert calls == []  # a drag costs the kernel nothing but storing the values
+        assert built.values["residual"] == 1.75
+        assert len(calls) == 1
+        built.values  # noqa: B018 (nothing moved: nothing recomputed)
+        assert len(calls) == 1
     finally:
-        del built._render
-    assert len(renders) == 1
-    assert [built.sliders[n].value for n in ("delta", "beta", "residual")] == [2.0, 0.5, -1.0]
-    assert built.values["huber"] == pytest.approx(0.5, rel=1e-12)
+        built._update = original
+        built.set(residual=2.0)
+
+
+@pytest.mark.parametrize("name", list(widgets.WIDGETS))
+def test_set_moves_the_browser_view_in_one_message(live_widgets, sent, name):
+    built = live_widgets[name]
+    slider, spec = next(iter(built.sliders.items()))
+    target = far_value(spec, spec.value)
+    built.set(**{slider: target})
+    assert built.view.state[slider] == target
+    (message,) = sent[name]
+    assert message["method"] == "update"
+    assert message["state"]["state"] == built.state
+    if "table" in built.view.setup:
+        # Widgets that look their numbers up show the kernel's own after .set().
+        pinned = message["state"]["pinned"]
+        assert pinned["state"] == built.state
+        assert {**pinned["state"], **pinned["values"]} == built.values
+    built.set(**{slider: spec.value})
+
+
+TABLE_WIDGETS = ["accuracy_landscape", "outlier_fit", "bce_penalty", "pos_weight_explorer"]
+
+
+@pytest.mark.parametrize("name", TABLE_WIDGETS)
+def test_a_table_holds_the_kernels_values_at_every_slider_step(live_widgets, name):
+    built = live_widgets[name]
+    table = built.view.setup["table"]
+    ((slider, spec),) = built.sliders.items()
+    grid = widgets.slider_grid(spec)
+    assert table["slider"] == slider and len(grid) == round((spec.max - spec.min) / spec.step) + 1
+    assert grid[0] == spec.min and grid[-1] == spec.max
+    columns = table["columns"]
+    assert all(len(column) == len(grid) for column in columns.values())
+    rng = np.random.default_rng(0)
+    for index in {0, len(grid) - 1, *rng.integers(0, len(grid), 6).tolist()}:
+        values = built.set(**{slider: grid[index]}).values
+        assert {key: column[index] for key, column in columns.items()} == {
+            key: value for key, value in values.items() if key != slider
+        }
+    built.set(**{slider: spec.value})
+
+
+def test_slider_grid_is_what_a_range_input_writes():
+    assert widgets.slider_grid(widgets.Slider("t", 0.1, 5.0, 0.05, 1.0))[:3] == [0.1, 0.15, 0.2]
+    assert widgets.slider_grid(widgets.Slider("z", -120.0, 10.0, 0.5, 0.0))[-1] == 10.0
+    assert len(widgets.slider_grid(widgets.Slider("w", -3.0, 3.0, 0.01, 0.0))) == 601
 
 
 def test_live_bundle_has_widget_view_png_fallback_and_text(live_widgets):
     built = live_widgets["neg_log_curve"]
     bundle = built._repr_mimebundle_()
     view = bundle["application/vnd.jupyter.widget-view+json"]
-    assert view["model_id"] == built._view.model_id
+    assert view["model_id"] == built.view.model_id
     assert base64.b64decode(bundle["image/png"]) == built.png()
     assert 'alt="' in bundle["text/html"]
     assert "−log p" in bundle["text/plain"] and "loss = " in bundle["text/plain"]
+
+
+def test_the_png_in_the_bundle_follows_the_browser(live_widgets):
+    built = live_widgets["neg_log_curve"]
+    start = built._repr_mimebundle_()["image/png"]
+    from_browser(built, p=0.9)
+    moved = built._repr_mimebundle_()
+    assert moved["image/png"] != start and "p = 0.9" in moved["text/plain"]
+    from_browser(built, p=0.5)
 
 
 def test_displaying_a_widget_sends_its_bundle(live_widgets, monkeypatch):
@@ -467,3 +579,18 @@ def test_displaying_a_widget_sends_its_bundle(live_widgets, monkeypatch):
         "image/png",
         "text/plain",
     }
+
+
+def test_browser_module_refuses_imports_it_cannot_inline(tmp_path):
+    (tmp_path / "lossmath.js").write_text((widgets.STATIC / "lossmath.js").read_text())
+    (tmp_path / "widgets.js").write_text("export default {};\n")
+    with pytest.raises(ValueError, match="must import lossmath exactly once"):
+        widgets.browser_module(tmp_path)
+    (tmp_path / "widgets.js").write_text(
+        'import * as lossmath from "./lossmath.js";\nimport x from "https://cdn.example/x.js";\n'
+    )
+    with pytest.raises(ValueError, match="may import nothing but ./lossmath.js"):
+        widgets.browser_module(tmp_path)
+    (tmp_path / "lossmath.js").write_text("export const TWO = 2;\n")
+    with pytest.raises(ValueError, match="may export functions only"):
+        widgets.browser_module(tmp_path)

@@ -1,4 +1,4 @@
-"""Every interactive figure of the course: sliders wired to figures drawn in place.
+"""Every interactive figure of the course: sliders that redraw a plot in the browser at once.
 
 Usage in a chapter (the widget is the last expression of the cell)::
 
@@ -9,69 +9,71 @@ Usage in a chapter (the widget is the last expression of the cell)::
     w.set(temperature=2.0)                  # move a slider from code
     w.values["loss"], w.values["probs"]     # the numbers the figure shows
 
-Every widget is a :class:`LossWidget` made from the same three parts:
+Every widget is a :class:`LossWidget` made from:
 
 1. :class:`Slider` specs (name, range, step, start value);
-2. a figure built ONCE with :mod:`lossbook.course.plots`, whose moving parts
-   (markers, curves a hyperparameter reshapes, bars) are *animated* artists;
-3. an ``update(state) -> values`` function that moves those artists and
-   returns the numbers (computed with :mod:`lossbook.functional`).
+2. a matplotlib figure built with :mod:`lossbook.course.plots` and an
+   ``update(state) -> values`` function that computes the numbers with
+   :mod:`lossbook.functional` and moves the figure's animated artists: the
+   kernel's side, ``.values``, ``.set(...)`` and the static PNG;
+3. a ``kind`` drawn by the browser module ``static/widgets.js`` on a canvas,
+   with ``setup``: what the kernel computed once for it (data, curves, and for
+   widgets that fit a model a table of ``update``'s numbers over the slider's
+   grid). Numbers in closed form come from ``static/lossmath.js``, which
+   ``tests/test_widget_math.py`` proves equal to lossbook in Chromium.
 
 Live or static
 --------------
 :func:`is_live` is False under nbgrader (``NBGRADER_EXECUTION``), when
 ``LOSSBOOK_STATIC`` is set, and outside an IPython kernel (plain Python,
-pytest). Then a widget renders one PNG and creates no ipywidgets at all: no
-observers, no comms, nothing to slow grading. ``.set(...)`` still works: it
-recomputes the values and redraws the PNG. Live, the displayed bundle holds
-the widget view plus a PNG fallback (``text/html`` with alt text, ``image/png``,
-``text/plain``) for front ends without a widget manager (nbviewer, GitHub,
-nbconvert's ``WidgetsDataTypeFilter``).
+pytest). Then a widget renders one PNG and creates no widget model at all: no
+comms, nothing to slow grading. ``.set(...)`` still works: it recomputes the
+values and redraws the PNG. Live, the displayed bundle holds the anywidget
+view (:class:`CanvasView`) plus the PNG (``text/html`` with alt text,
+``image/png``, ``text/plain``) for front ends without a widget manager
+(nbviewer, GitHub, nbgrader feedback).
 
-Rendering path (how it was chosen)
-----------------------------------
-Measured with ``bench/bench_widgets.py`` on the course's 2-core build machine,
-one update of :func:`regression_penalties` (20 updates per path; milliseconds,
-wall p50 / p95 and CPU p50; the machine was shared, load average 4–5, so wall
-time is about 2.5× CPU time)::
+Why the browser draws
+---------------------
+A kernel round trip per slider step (ipywidgets comm, lossbook's numbers,
+matplotlib blit, PNG into an ``ipywidgets.Image``) cannot follow the hand:
+``bench/bench_browser.py`` measures that old design and this one in the same
+JupyterLab page. On the course's shared 2-core build machine (load average
+about 12 during the run, other jobs competing for both cores), key press to
+frame: canvas widgets p50 6–11 ms (all nine: p50 8.0, p95 40.5 ms, their
+own drawing code p95 2–13 ms; the rest is layout, paint and waiting for a
+core), the old
+design p50 120 / p95 233 ms, and a PNG swap with no computing at all p50
+136 / p95 359 ms: the round trip alone misses a 60 Hz frame. A 29-step
+mouse drag at 33 ms: every step drawn on canvas (261/261 over the nine
+widgets), 10 of 29 with the round trip. The canvas is drawn synchronously
+in the input event; after the frame the slider values go to the kernel
+(``model.set`` + ``save_changes``: the kernel never echoes an older step
+back), which only stores them and recomputes ``.values`` and the PNG when
+asked for them.
 
-    path                                           wall p50  wall p95  CPU p50
-    new figure per update (new Figure, draw, PNG)     506      1295      177
-    one reused figure, full redraw + PNG              254       320      103
-    one reused figure, blit + PNG -> ipywidgets.Image  27        34       11   <- chosen
-    ipympl canvas, full draw per update               479       523      154
-    ipympl canvas, blit per update                    116       150       42
-
-A full Agg draw of a two-panel figure (text layout of every tick label and
-title) costs 100+ ms of CPU here, whatever carries the pixels; ipympl adds a
-diff image encoded by Pillow at zlib level 6 and, when not blitting, that
-full draw. The chosen path keeps one Agg figure per widget, caches its
-background (axes, ticks, labels, static curves) once, and per update restores
-the background, draws only the animated artists and encodes a PNG with
-:func:`lossbook.course.plots.encode_png` (zlib level 1, half of Pillow's time) into
-an ``ipywidgets.Image``. Every widget, measured the same way over 120 slider
-changes: CPU p95 between 4 and 12 ms per update (the 15 ms budget), of which
-about 4 ms is the PNG; static build 60–250 ms of CPU. Torch runs on one
-thread inside widgets (see :func:`_one_torch_thread`): on tensors this small
-its thread pool only adds latency, 24 ms per call under load.
-
-DOM hooks for browser tests: the image has class ``lossbook-plot``, each slider
-``lossbook-slider-<name>``, the numbers ``lossbook-values``; the whole widget
-``lossbook-widget``.
+DOM hooks for browser tests: the root has class ``lossbook-widget``, each
+slider row ``lossbook-slider-<name>`` (a range ``<input>`` and an
+``<output class="lossbook-readout">``), the canvas ``lossbook-plot``, the
+numbers ``lossbook-values``; the root fires a ``lossbook:drawn`` event after
+each draw.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pathlib import Path
+
+import anywidget
 import numpy as np
 import torch
+import traitlets
 from matplotlib.figure import Figure
 
 import lossbook.functional as F
@@ -130,7 +132,7 @@ def force_live(live: bool | None = True) -> _ModeOverride:
     previous mode on exit)::
 
         with widgets.force_live():
-            w = widgets.neg_log_curve()   # real ipywidgets, observers attached
+            w = widgets.neg_log_curve()   # a browser view (anywidget), synced with the kernel
 
     Example:
         >>> with force_live():
@@ -166,28 +168,119 @@ class Slider:
     description: str = ""
 
 
-class LossWidget:
-    """Sliders wired to one figure drawn in place, and the numbers it shows.
+STATIC = Path(__file__).resolve().parent / "static"
+"""Where the browser side lives: ``lossmath.js``, ``widgets.js``, ``widgets.css``."""
 
-    Built from a figure whose moving parts are animated artists and an
-    ``update(state) -> values`` function that moves them. The first render
-    draws everything else once and caches it; every later render restores that
-    background, draws the animated artists and encodes a PNG (see the module
-    docstring for why).
+_LOSSMATH_IMPORT = 'import * as lossmath from "./lossmath.js";'
+
+
+def browser_module(static: Path = STATIC) -> str:
+    """The widgets' ES module as one self-contained text: ``widgets.js`` with ``lossmath.js`` inlined.
+
+    ``widgets.js`` imports ``./lossmath.js`` as a namespace; a module given to
+    anywidget as text (and saved in a notebook's widget state) cannot import
+    a neighbour, so its import line becomes ``const lossmath = {...}`` built
+    from ``lossmath.js``'s own exports. No other import is allowed: the page
+    must not fetch anything (no CDN).
+
+    Example:
+        >>> module = browser_module()
+        >>> [line for line in module.splitlines() if line.startswith("import")]
+        []
+    """
+    lossmath = (static / "lossmath.js").read_text()
+    widgets_js = (static / "widgets.js").read_text()
+    names = [
+        line.split()[2].split("(")[0]
+        for line in lossmath.splitlines()
+        if line.startswith("export function ")
+    ]
+    body = lossmath.replace("export function ", "function ")
+    if any(line.startswith("export ") for line in body.splitlines()):
+        raise ValueError(
+            f"{static / 'lossmath.js'} may export functions only (export function ...)"
+        )
+    inlined = f"const lossmath = (() => {{\n{body}\nreturn {{ {', '.join(names)} }};\n}})();"
+    if widgets_js.count(_LOSSMATH_IMPORT) != 1:
+        raise ValueError(
+            f"{static / 'widgets.js'} must import lossmath exactly once as: {_LOSSMATH_IMPORT}"
+        )
+    module = widgets_js.replace(_LOSSMATH_IMPORT, inlined)
+    if any(line.startswith("import ") for line in module.splitlines()):
+        raise ValueError("the widgets' ES module may import nothing but ./lossmath.js")
+    return module
+
+
+class CanvasView(anywidget.AnyWidget):
+    """The browser half of a live :class:`LossWidget`: sliders and a canvas, drawn in the page.
+
+    Synced traits: ``kind`` (which figure ``widgets.js`` draws), ``title``,
+    ``alt``, ``sliders`` (the :class:`Slider` specs as dicts), ``state``
+    (slider name → value, written by both sides), ``setup`` (what the kernel
+    computed once for the figure) and ``pinned`` (``{"state", "values"}``: the
+    kernel's numbers after ``LossWidget.set``, shown while the sliders stay
+    there, for a value between the grid points a table holds).
+    """
+
+    _esm = browser_module()
+    _css = (STATIC / "widgets.css").read_text()
+    kind = traitlets.Unicode().tag(sync=True)
+    title = traitlets.Unicode().tag(sync=True)
+    alt = traitlets.Unicode().tag(sync=True)
+    sliders = traitlets.List().tag(sync=True)
+    state = traitlets.Dict().tag(sync=True)
+    setup = traitlets.Dict().tag(sync=True)
+    pinned = traitlets.Dict().tag(sync=True)
+
+
+def _browser_style() -> dict:
+    """The course's colours, legend names and dashed lines, for ``widgets.js``."""
+    return {
+        "color": dict(plots.COLORS),
+        "label": dict(plots.LABELS),
+        "dash": {name: "dashed" for name, style in plots.LINESTYLES.items() if style == "--"},
+        "classColor": list(plots.CLASS_COLORS),
+    }
+
+
+def slider_grid(spec: Slider) -> list[float]:
+    """Every value the slider can take, as the browser's range input writes them.
+
+    A range input snaps to ``min + k·step`` and prints it in decimal, so the
+    values are rounded to the step's decimals (``0.1 + 2·0.05`` is ``0.2``).
+
+    Example:
+        >>> slider_grid(Slider("p", 0.1, 0.3, 0.05, 0.1))
+        [0.1, 0.15, 0.2, 0.25, 0.3]
+    """
+    count = round((spec.max - spec.min) / spec.step) + 1
+    digits = _decimals(spec.step)
+    return [round(spec.min + k * spec.step, digits) for k in range(count)]
+
+
+class LossWidget:
+    """Sliders, a figure and the numbers it shows: drawn by the browser, computed by lossbook.
+
+    The kernel side computes ``.values`` with ``update(state)`` (which also
+    moves the matplotlib figure's animated artists) and renders the static
+    PNG; both are recomputed lazily, after the sliders moved, when asked for.
+    Live, a :class:`CanvasView` draws the same numbers in the page on every
+    slider step and sends the slider values back.
 
     Attributes:
-        figure: the matplotlib figure (built once, updated in place).
-        sliders: slider name → ``ipywidgets.FloatSlider`` (empty in static mode).
+        kind: the widget's name in :data:`WIDGETS`; picks the browser's figure.
+        figure: the matplotlib figure of the static PNG (updated in place).
+        sliders: slider name → :class:`Slider` spec.
         title: one line stating what the widget answers.
-        alt: alt text for the static PNG.
-        live: whether this widget was built with ipywidgets.
+        alt: alt text for the static PNG and the canvas.
+        live: whether this widget has a browser view.
         data: the data set behind the figure, by name (numpy arrays; empty for
             widgets that plot formulas). Arrays a slider changes are kept current.
 
     Example:
-        >>> w = neg_log_curve()          # outside a kernel: static, no sliders
-        >>> w.sliders, sorted(w.values)
-        ({}, ['grad', 'loss', 'p'])
+        >>> w = neg_log_curve()          # outside a kernel: static, no browser view
+        >>> w.live, list(w.sliders), sorted(w.values)
+        (False, ['p'], ['grad', 'loss', 'p'])
         >>> round(w.set(p=0.5).values["loss"], 4)
         0.6931
     """
@@ -195,36 +288,40 @@ class LossWidget:
     def __init__(
         self,
         *,
+        kind: str,
         figure: Figure,
         sliders: Sequence[Slider],
         update: Callable[[Mapping[str, float]], dict],
         title: str,
         alt: str,
         data: Mapping[str, np.ndarray] | None = None,
+        setup: Mapping | None = None,
+        table: bool = False,
     ) -> None:
+        self.kind = kind
         self.figure = figure
         self.data = dict(data or {})
         self.title = title
         self.alt = alt
         self.live = is_live()
-        self.sliders: dict = {}
-        self._specs = {spec.name: spec for spec in sliders}
+        self.sliders = {spec.name: spec for spec in sliders}
         self._state = {spec.name: float(spec.value) for spec in sliders}
         self._update = update
         self._animated = plots.animated_artists(figure)
         self._background = None
-        self._holding = False
-        with _one_torch_thread():
-            self._computed = dict(update(self._state))
-        self._png = self._render()
-        if self.live:
-            self._view = self._build_view()
+        self._table = table
+        self._stale = True
+        self._computed: dict = {}
+        self._png = b""
+        self._refresh()
+        self._view = self._build_view(dict(setup or {})) if self.live else None
 
     # ----------------------------------------------------------------- public
 
     @property
     def values(self) -> dict:
         """The current numbers: slider values and what was computed from them (a copy)."""
+        self._refresh()
         merged = {**self._state, **self._computed}
         return {k: list(v) if isinstance(v, list) else v for k, v in merged.items()}
 
@@ -233,36 +330,42 @@ class LossWidget:
         """The current slider values (a copy)."""
         return dict(self._state)
 
+    @property
+    def view(self) -> CanvasView | None:
+        """The browser view (None in static mode)."""
+        return self._view
+
     def set(self, **slider_values: float) -> LossWidget:
         """Move one or more sliders, recompute ``.values`` and redraw; returns ``self``.
 
-        Works in both modes; live, the ipywidgets sliders move too. Raises
-        ``ValueError`` for an unknown slider or a value outside its range.
+        Works in both modes; live, the browser's sliders and plot move too.
+        Raises ``ValueError`` for an unknown slider or a value outside its range.
         """
         for name, value in slider_values.items():
-            if name not in self._specs:
-                known = ", ".join(self._specs)
+            if name not in self.sliders:
+                known = ", ".join(self.sliders)
                 raise ValueError(f"this widget has no slider {name!r}; its sliders are: {known}.")
-            spec = self._specs[name]
+            spec = self.sliders[name]
             if not spec.min <= value <= spec.max:
                 raise ValueError(
                     f"{name}={value} is outside the slider's range [{spec.min}, {spec.max}]; "
                     f"pick a value in that range."
                 )
         self._state.update({name: float(value) for name, value in slider_values.items()})
-        if self.live:
-            # One redraw for the whole call, not one per slider moved.
-            self._holding = True
-            try:
-                for name, value in slider_values.items():
-                    self.sliders[name].value = float(value)
-            finally:
-                self._holding = False
+        self._stale = True
         self._refresh()
+        if self._view is not None:
+            # One message for the whole call; a table's widget shows the kernel's own
+            # numbers, exact between its grid points too.
+            with self._view.hold_sync():
+                if self._table:
+                    self._view.pinned = {"state": dict(self._state), "values": self._computed}
+                self._view.state = dict(self._state)
         return self
 
     def png(self) -> bytes:
         """The current figure as PNG bytes."""
+        self._refresh()
         return self._png
 
     def text(self) -> str:
@@ -270,9 +373,11 @@ class LossWidget:
         return f"{self.title} ({_format_values(self.values)})"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = plots.png_bundle(self._png, f"{self.alt} Now: {_format_values(self.values)}.")
-        if self.live:
+        bundle = plots.png_bundle(self.png(), f"{self.alt} Now: {_format_values(self.values)}.")
+        if self._view is not None:
             view = self._view._repr_mimebundle_()
+            if isinstance(view, tuple):  # anywidget returns (data, metadata)
+                view = view[0]
             bundle = {**bundle, **{k: v for k, v in view.items() if k != "text/plain"}}
         return bundle
 
@@ -287,12 +392,13 @@ class LossWidget:
     # ----------------------------------------------------------------- internals
 
     def _refresh(self) -> None:
+        """Recompute the numbers and the PNG if the sliders moved since the last time."""
+        if not self._stale:
+            return
         with _one_torch_thread():
             self._computed = dict(self._update(self._state))
         self._png = self._render()
-        if self.live:
-            self._image.value = self._png
-            self._numbers.value = _values_html(self.values)
+        self._stale = False
 
     def _render(self) -> bytes:
         canvas = self.figure.canvas
@@ -305,43 +411,50 @@ class LossWidget:
             self.figure.draw_artist(artist)
         return plots.encode_png(canvas, level=1)
 
-    def _on_slider(self, change) -> None:
-        if self._holding:
-            return
-        self._state[change.owner.lossbook_name] = float(change.new)
-        self._refresh()
+    def _grid_table(self) -> dict:
+        """``update``'s numbers at every value of the (only) slider: what the browser looks up."""
+        ((name, spec),) = self.sliders.items()
+        grid = slider_grid(spec)
+        rows = []
+        with _one_torch_thread():
+            for value in grid:
+                rows.append(self._update({**self._state, name: value}))
+            # Leave the figure's artists where the current state puts them.
+            self._computed = dict(self._update(self._state))
+        self._png = self._render()
+        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        return {"slider": name, "min": spec.min, "step": spec.step, "columns": columns}
 
-    def _build_view(self):
-        import ipywidgets
+    def _on_browser_state(self, change) -> None:
+        """The learner moved a slider: keep its value; the numbers follow when asked for."""
+        for name, value in change.new.items():
+            if name in self.sliders and self._state[name] != value:
+                self._state[name] = float(value)
+                self._stale = True
 
-        for name, spec in self._specs.items():
-            slider = ipywidgets.FloatSlider(
-                value=spec.value,
-                min=spec.min,
-                max=spec.max,
-                step=spec.step,
-                description=spec.description or name,
-                continuous_update=True,
-                readout_format=f".{_decimals(spec.step)}f",
-                layout=ipywidgets.Layout(width="420px"),
-                style={"description_width": "110px"},
-            )
-            slider.lossbook_name = name
-            slider.add_class(f"lossbook-slider-{name}")
-            slider.observe(self._on_slider, names="value")
-            self.sliders[name] = slider
-        width, height = (self.figure.get_size_inches() * self.figure.dpi).astype(int)
-        self._image = ipywidgets.Image(
-            value=self._png,
-            format="png",
-            layout=ipywidgets.Layout(width=f"{width}px", max_width="100%", height="auto"),
+    def _build_view(self, setup: dict) -> CanvasView:
+        setup["style"] = _browser_style()
+        if self._table:
+            setup["table"] = self._grid_table()
+        view = CanvasView(
+            kind=self.kind,
+            title=self.title,
+            alt=self.alt,
+            sliders=[
+                {
+                    "name": spec.name,
+                    "min": spec.min,
+                    "max": spec.max,
+                    "step": spec.step,
+                    "value": spec.value,
+                    "description": spec.description or spec.name,
+                }
+                for spec in self.sliders.values()
+            ],
+            state=dict(self._state),
+            setup=setup,
         )
-        self._image.add_class("lossbook-plot")
-        self._numbers = ipywidgets.HTML(_values_html(self.values))
-        self._numbers.add_class("lossbook-values")
-        heading = ipywidgets.HTML(f"<b>{html.escape(self.title)}</b>")
-        view = ipywidgets.VBox([heading, *self.sliders.values(), self._image, self._numbers])
-        view.add_class("lossbook-widget")
+        view.observe(self._on_browser_state, names="state")
         return view
 
 
@@ -371,14 +484,6 @@ def _format_number(value) -> str:
 
 def _format_values(values: Mapping) -> str:
     return ", ".join(f"{name} = {_format_number(value)}" for name, value in values.items())
-
-
-def _values_html(values: Mapping) -> str:
-    cells = "".join(
-        f"<code>{html.escape(name)} = {html.escape(_format_number(value))}</code>&emsp;"
-        for name, value in values.items()
-    )
-    return f'<div style="line-height:1.8">{cells}</div>'
 
 
 def _scalar(tensor: torch.Tensor) -> float:
@@ -504,8 +609,18 @@ def accuracy_landscape(seed: int = 0) -> LossWidget:
         }
 
     return LossWidget(
+        kind="accuracy_landscape",
         figure=figure,
         sliders=[Slider("w", -3.0, 3.0, 0.01, -1.5, "threshold w")],
+        setup={
+            "x": x.tolist(),
+            "labels": labels.tolist(),
+            "w_grid": w_grid.tolist(),
+            "accuracy_curve": accuracy_curve.tolist(),
+            "ce_curve": ce_curve.tolist(),
+            "ce_max": float(ce_curve.max()),
+        },
+        table=True,
         update=update,
         title="Accuracy gives gradient descent nothing to follow; cross-entropy does",
         data={"x": x, "labels": labels},
@@ -597,6 +712,7 @@ def regression_penalties(delta: float = 1.0, beta: float = 1.0) -> LossWidget:
         return values
 
     return LossWidget(
+        kind="regression_penalties",
         figure=figure,
         sliders=[
             Slider("delta", 0.1, 3.0, 0.05, delta, "Huber δ"),
@@ -729,8 +845,11 @@ def outlier_fit(n_points: int = 20, seed: int = 0, delta: float = 1.0) -> LossWi
         return values
 
     return LossWidget(
+        kind="outlier_fit",
         figure=figure,
         sliders=[Slider("outlier_y", -10.0, 25.0, 0.1, 20.0, "outlier y")],
+        setup={"x": x.tolist(), "y": y.tolist()},
+        table=True,
         update=update,
         title="How far does one outlier pull each loss's best line?",
         data={"x": x, "y": y},
@@ -831,8 +950,18 @@ def bce_penalty() -> LossWidget:
         }
 
     return LossWidget(
+        kind="bce_penalty",
         figure=figure,
         sliders=[Slider("logit", -120.0, 10.0, 0.5, -2.0, "logit z")],
+        setup={
+            "probs": p.tolist(),
+            "bce_target_1": bce_target_1.tolist(),
+            "bce_target_0": bce_target_0.tolist(),
+            "logits": logits.tolist(),
+            "bce_of_logit": bce_of_logit(logits).tolist(),
+            "bce_with_logits": bce_with_logits(logits).tolist(),
+        },
+        table=True,
         update=update,
         title="Why pass logits, not probabilities, to binary cross-entropy?",
         alt=(
@@ -993,8 +1122,17 @@ def pos_weight_explorer(positive_fraction: float = 0.1, seed: int = 0) -> LossWi
         }
 
     return LossWidget(
+        kind="pos_weight_explorer",
         figure=figure,
         sliders=[Slider("pos_weight", 0.1, 30.0, 0.1, 1.0, "pos_weight")],
+        setup={
+            "x": x.tolist(),
+            "labels": labels.tolist(),
+            "jitter": jitter.tolist(),
+            "n_pos": n_pos,
+            "n_neg": n_neg,
+        },
+        table=True,
         update=update,
         title=f"With {n_pos} positives among {n_total} points, how much should each count?",
         data={"x": x, "labels": labels},
@@ -1099,7 +1237,9 @@ def cross_entropy_pipeline(
         return {"probs": probs, "loss": loss, "grad": grad}
 
     return LossWidget(
+        kind="cross_entropy_pipeline",
         figure=figure,
+        setup={"names": names, "target": target},
         sliders=[
             *(
                 Slider(f"logit_{c}", -5.0, 5.0, 0.1, float(logits_t[c]), f"logit z{c}")
@@ -1159,6 +1299,7 @@ def neg_log_curve() -> LossWidget:
         return {"loss": loss, "grad": grad}
 
     return LossWidget(
+        kind="neg_log_curve",
         figure=figure,
         sliders=[Slider("p", 0.01, 1.0, 0.01, 0.5, "p(true class)")],
         update=update,
@@ -1270,8 +1411,10 @@ def label_smoothing_explorer(
         }
 
     return LossWidget(
+        kind="label_smoothing_explorer",
         figure=figure,
         sliders=[Slider("epsilon", 0.0, 0.5, 0.01, 0.1, "smoothing ε")],
+        setup={"logits": logits_t[0].tolist(), "target": target},
         update=update,
         title="What target does label smoothing train towards, and what does it cost?",
         alt=(
@@ -1375,8 +1518,10 @@ def focal_gamma_explorer(gamma: float = 2.0, alpha: float | None = None) -> Loss
     if alpha is not None:
         sliders.append(Slider("alpha", 0.0, 1.0, 0.05, alpha, "α (positives)"))
     return LossWidget(
+        kind="focal_gamma_explorer",
         figure=figure,
         sliders=sliders,
+        setup={"probes": list(FOCAL_PROBES)},
         update=update,
         title="How strongly does γ turn down the examples the model already gets right?",
         alt=(
@@ -1402,6 +1547,7 @@ WIDGETS: dict[str, Callable[..., LossWidget]] = {
 
 __all__ = [
     "FOCAL_PROBES",
+    "CanvasView",
     "LossWidget",
     "Slider",
     "WIDGETS",
