@@ -5,18 +5,22 @@ deprecated ``size_average``/``reduce``), so ``import lossbook.functional as F``
 can stand in for ``import torch.nn.functional as F`` in any loss call. Each
 function lives in the module of its family; this module only gathers them.
 
-======================  ==============================================
-family                  losses
-======================  ==============================================
-``regression``          l1, mse, huber, smooth_l1, poisson_nll, gaussian_nll
-``binary``              binary_cross_entropy(_with_logits), sigmoid_focal,
-                        soft_margin, multilabel_soft_margin
-``classification``      nll, cross_entropy, multi_margin, multilabel_margin
-``divergence``          kl_div
-``ranking``             margin_ranking, hinge_embedding, cosine_embedding,
-                        triplet_margin(_with_distance)
-``sequence``            ctc
-======================  ==============================================
+==========================  ==============================================
+module                      losses
+==========================  ==============================================
+``regression``              l1, mse, huber, smooth_l1, poisson_nll, gaussian_nll
+``binary``                  binary_cross_entropy(_with_logits), sigmoid_focal,
+                            soft_margin, multilabel_soft_margin
+``classification``          nll, cross_entropy, multi_margin, multilabel_margin
+``divergence``              kl_div
+``ranking``                 margin_ranking, hinge_embedding, cosine_embedding,
+                            triplet_margin(_with_distance)
+``sequence``                ctc
+``linear_cross_entropy``    linear_cross_entropy: the cross-entropy of a linear
+                            layer's logits, computed in blocks, never all N × V
+==========================  ==============================================
+
+The names and their ``nn`` classes, families and aliases are in :mod:`lossbook.losses.registry`.
 """
 
 from lossbook.losses.activations import log_sigmoid, log_softmax, sigmoid, softmax
@@ -34,6 +38,8 @@ from lossbook.losses.classification import (
     nll_loss,
 )
 from lossbook.losses.divergence import kl_div
+from lossbook.losses.linear_cross_entropy import linear_cross_entropy
+from lossbook.losses.registry import LOSSES as _SPECS
 from lossbook.losses.ranking import (
     cosine_embedding_loss,
     hinge_embedding_loss,
@@ -52,7 +58,7 @@ from lossbook.losses.regression import (
 from lossbook.losses.sequence import ctc_loss
 
 __all__ = [
-    # The 22 losses, in torch's documentation order, then torchvision's focal loss.
+    # The 23 losses, in torch's documentation order, then torchvision's focal loss.
     "l1_loss",
     "mse_loss",
     "huber_loss",
@@ -74,6 +80,7 @@ __all__ = [
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     "ctc_loss",
+    "linear_cross_entropy",
     "sigmoid_focal_loss",
     # The activations they are built on.
     "log_softmax",
@@ -82,5 +89,5 @@ __all__ = [
     "sigmoid",
 ]
 
-LOSSES = tuple(__all__[:22])
-"""The names of the 22 losses."""
+LOSSES = tuple(loss.name for loss in _SPECS)
+"""The names of the losses, in :data:`lossbook.losses.registry.LOSSES`' order."""

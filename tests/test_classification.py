@@ -508,3 +508,102 @@ def test_log_softmax_is_the_one_in_activations():
     torch.testing.assert_close(
         cross_entropy(logits, target, reduction="none"), expected, rtol=0, atol=0
     )
+
+
+# --- The edge cases found by running torch's OpInfo samples (issue 9); tests/test_opinfo.py
+# --- runs all of those samples.
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("multi_margin_loss", torch.tensor(0)),
+        ("multi_margin_loss", torch.tensor([0])),
+        ("multilabel_margin_loss", torch.tensor(0)),
+        ("multilabel_margin_loss", torch.tensor(-1)),
+        ("multilabel_margin_loss", torch.tensor([0])),
+    ],
+)
+def test_a_0d_input_is_one_sample_with_one_class_as_in_torch(name, target, reduction):
+    """torch returns 0 (no other class to beat), shaped like the target for "none"."""
+    value = assert_same_loss(
+        name, torch.tensor(0.7, dtype=torch.float64), target, reduction=reduction
+    )
+    assert value.item() == 0.0
+
+
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_a_0d_input_has_only_class_0(name):
+    message = _raises_like_torch(name, torch.tensor(0.7), torch.tensor(1), error=ClassIndexError)
+    assert "C=1" in message
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["multi_margin_loss", "nll_loss", "cross_entropy"])
+def test_an_unbatched_input_takes_a_one_element_target_as_in_torch(name, reduction):
+    """A (C,) input is one sample; torch takes its class index as () or (1,).
+
+    torch's backward then fails for nll_loss and cross_entropy ("size mismatch (got
+    input: [4], target: [1])"): lossbook's gradient is the one of the () target.
+    """
+    ours = {"multi_margin_loss": multi_margin_loss, "nll_loss": nll_loss}.get(name, cross_entropy)
+    scores = torch.tensor([0.3, -1.2, 2.0, 0.5], dtype=torch.float64)
+    one = assert_same_loss(name, scores, torch.tensor([2]), reduction=reduction, grad=False)
+    scalar = assert_same_loss(name, scores, torch.tensor(2), reduction=reduction)
+    torch.testing.assert_close(one.reshape(()), scalar.reshape(()), rtol=0, atol=0)
+    weight = torch.rand(4, dtype=torch.float64)
+    assert_same_loss(name, scores, torch.tensor([1]), weight=weight, grad=False)
+    gradients = []
+    for target in (torch.tensor([2]), torch.tensor(2)):
+        leaf = scores.clone().requires_grad_()
+        ours(leaf, target, reduction=reduction).sum().backward()
+        gradients.append(leaf.grad)
+    torch.testing.assert_close(gradients[0], gradients[1], rtol=0, atol=0)
+    with pytest.raises(LossInputError, match=r"target has shape \(2,\)"):
+        ours(scores, torch.tensor([1, 2]))
+
+
+def test_an_unbatched_input_with_a_one_element_target_takes_label_smoothing():
+    """torch 2.13 fails here ("output with shape [] doesn't match the broadcast shape [1]");
+    lossbook reads the (1,) target as the () target it means."""
+    logits = torch.tensor([0.3, -1.2, 2.0])
+    with pytest.raises(RuntimeError, match="broadcast shape"):
+        torch_F.cross_entropy(logits, torch.tensor([2]), label_smoothing=0.2)
+    torch.testing.assert_close(
+        cross_entropy(logits, torch.tensor([2]), label_smoothing=0.2),
+        torch_F.cross_entropy(logits, torch.tensor(2), label_smoothing=0.2),
+    )
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy", "multi_margin_loss"])
+def test_no_classes_and_a_float_target_get_a_lossbook_message(name):
+    """Formerly a raw IndexError from building the message (select on an empty dimension)."""
+    message = _raises_like_torch(name, torch.randn(5, 0), torch.zeros(5))
+    assert "(5, 0)" in message
+
+
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+@pytest.mark.parametrize("shape", [(5, 0), (0,)])
+def test_margin_losses_refuse_no_classes_like_torch(name, shape):
+    """torch: "Expected non-empty vector or matrix"; lossbook returned NaN for multilabel_margin."""
+    target = torch.zeros(
+        shape if name == "multilabel_margin_loss" else shape[:-1], dtype=torch.long
+    )
+    message = _raises_like_torch(name, torch.randn(shape), target)
+    assert "no classes (C = 0)" in message
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_no_classes_with_class_probabilities_match_torch(reduction):
+    """torch accepts C = 0 with an (N, 0) float target: −Σ over no classes is 0, its mean NaN."""
+    logits, probs = torch.randn(2, 0, dtype=torch.float64), torch.rand(2, 0, dtype=torch.float64)
+    assert_same_loss("cross_entropy", logits, probs, reduction=reduction)
+    assert_same_loss("cross_entropy", logits, probs, label_smoothing=0.1, reduction=reduction)
+
+
+def test_no_classes_and_every_target_ignored_match_torch():
+    logits, ignored = torch.randn(2, 0, dtype=torch.float64), torch.full((2,), -100)
+    for reduction in REDUCTIONS:
+        assert_same_loss("nll_loss", logits, ignored, reduction=reduction)
+        assert_same_loss("cross_entropy", logits, ignored, reduction=reduction)

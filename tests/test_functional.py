@@ -1,4 +1,4 @@
-"""lossbook.functional as a whole: the 22 losses, torch's signatures, built from primitives."""
+"""lossbook.functional as a whole: the 23 losses, torch's signatures, built from primitives."""
 
 import ast
 import inspect
@@ -11,7 +11,15 @@ import lossbook.functional as lb_F
 from tests.parity import torch_reference
 
 DEPRECATED = ("size_average", "reduce")
-LOSS_MODULES = ("regression", "binary", "classification", "divergence", "ranking", "sequence")
+LOSS_MODULES = (
+    "regression",
+    "binary",
+    "classification",
+    "divergence",
+    "ranking",
+    "sequence",
+    "linear_cross_entropy",
+)
 PACKAGE = Path(lb_F.__file__).parent / "losses"
 TORCH_LOSSES = {
     name
@@ -21,8 +29,9 @@ TORCH_LOSSES = {
 }
 
 
-def test_all_22_losses_are_exported():
-    assert len(lb_F.LOSSES) == 22
+def test_all_23_losses_are_exported():
+    """torch.nn.functional's 22 losses, torch 2.13's linear_cross_entropy, torchvision's focal."""
+    assert len(lb_F.LOSSES) == 23
     for name in lb_F.LOSSES:
         assert callable(getattr(lb_F, name)), name
         assert getattr(lb_F, name).__module__.split(".")[-1] in LOSS_MODULES

@@ -498,3 +498,25 @@ def test_triplet_with_distance_parameters_are_keyword_only():
     x = torch.zeros(3, 2)
     with pytest.raises(TypeError):
         lb_F.triplet_margin_with_distance_loss(x, x, x, manhattan_distance)
+
+
+def test_triplet_with_distance_names_shapes_that_do_not_broadcast():
+    """The default distance subtracts the tensors: say which shapes clash (found by torch's OpInfo)."""
+    anchor, positive, negative = torch.randn(3, 5), torch.randn(3, 4), torch.randn(3, 4)
+    with pytest.raises(RuntimeError):
+        torch_F.triplet_margin_with_distance_loss(anchor, positive, negative)
+    with pytest.raises(LossInputError, match=r"anchor \(3, 5\), positive \(3, 4\)"):
+        lb_F.triplet_margin_with_distance_loss(anchor, positive, negative)
+
+
+def test_triplet_with_a_custom_distance_may_compare_different_shapes():
+    """Only the default distance needs broadcastable tensors."""
+
+    def mean_gap(x, y):
+        return (x.mean(-1) - y.mean(-1)).abs()
+
+    args = (torch.randn(3, 5), torch.randn(3, 4), torch.randn(3, 2))
+    torch.testing.assert_close(
+        lb_F.triplet_margin_with_distance_loss(*args, distance_function=mean_gap),
+        torch_F.triplet_margin_with_distance_loss(*args, distance_function=mean_gap),
+    )

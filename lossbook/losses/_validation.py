@@ -28,10 +28,19 @@ class ClassIndexError(LossInputError, IndexError):
     """A class-index target lies outside ``[0, C)``."""
 
 
-def shape_of(tensor: torch.Tensor) -> str:
+def format_shape(dims: tuple[int, ...]) -> str:
     """``(4, 3)`` rather than ``torch.Size([4, 3])``: shorter, and what learners write."""
-    dims = tuple(tensor.shape)
     return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def shape_of(tensor: torch.Tensor) -> str:
+    """A tensor's shape as :func:`format_shape` writes it."""
+    return format_shape(tuple(tensor.shape))
+
+
+def _shape_without(shape: torch.Size, dim: int) -> str:
+    """``shape`` with dimension ``dim`` left out (``tensor.select(dim, 0)`` fails on an empty one)."""
+    return format_shape(tuple(shape[:dim]) + tuple(shape[dim + 1 :]))
 
 
 def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -111,7 +120,7 @@ def check_same_shape(
             f"{loss}: input has shape {shape_of(input)} and target has shape "
             f"{shape_of(target)}; they must be the same (or broadcastable). {hint}"
         )
-    broadcast = shape_of(torch.empty(shape, device="meta"))
+    broadcast = format_shape(tuple(shape))
     warnings.warn(
         f"{loss}: input has shape {shape_of(input)} but target has shape {shape_of(target)}; "
         f"they broadcast to {broadcast}, which compares every prediction with every target "
@@ -161,12 +170,12 @@ def check_class_index_target(
             raise LossInputError(
                 f"{loss}: target is a float tensor of shape {shape_of(target)}, like one-hot "
                 f"labels or class probabilities, but {loss} takes class indices: an integer "
-                f"(torch.long) tensor of shape {shape_of(target.select(class_dim, 0))} with "
+                f"(torch.long) tensor of shape {_shape_without(target.shape, class_dim)} with "
                 f"values in [0, {num_classes}). Use target.argmax(dim={class_dim}) for one-hot "
                 f"labels, or cross_entropy, which accepts both forms."
             )
         forms = (
-            f"class indices (an integer tensor of shape {shape_of(input.select(class_dim, 0))} "
+            f"class indices (an integer tensor of shape {_shape_without(input.shape, class_dim)} "
             f"with values in [0, {num_classes}); convert with target.long()) or class "
             f"probabilities (a float tensor of shape {shape_of(input)}, e.g. one-hot labels)"
         )
@@ -177,7 +186,7 @@ def check_class_index_target(
                 f"either {forms}."
                 if accepts_probabilities
                 else f"class indices: an integer (torch.long) tensor of shape "
-                f"{shape_of(input.select(class_dim, 0))} with values in [0, {num_classes}); "
+                f"{_shape_without(input.shape, class_dim)} with values in [0, {num_classes}); "
                 f"convert with target.long()."
             )
         )
@@ -199,7 +208,7 @@ def check_class_index_target(
         raise LossInputError(
             f"{loss}: input of shape {shape_of(input)} (C={num_classes} classes along "
             f"dim {class_dim}) needs a class-index target of shape "
-            f"{shape_of(torch.empty(expected_shape))}, but target has shape "
+            f"{format_shape(tuple(expected_shape))}, but target has shape "
             f"{shape_of(target)}.{hint}"
         )
     if target.numel() == 0:
@@ -252,6 +261,26 @@ def check_class_dim(input: torch.Tensor, loss: str, *, max_dim: int | None = Non
             f"{loss}: input has shape {shape_of(input)}, but it must have shape {allowed}: "
             f"one score per class, for one sample or for a batch of N samples."
             + (" Flatten the extra dimensions into the batch first." if input.dim() else "")
+        )
+
+
+def check_margin_scores(input: torch.Tensor, loss: str) -> None:
+    """The multi-class hinges take ``(N, C)`` or ``(C,)`` scores with ``C ≥ 1`` (a 0-d input: C = 1).
+
+    As in torch, a 0-d input is one sample with one class, and an empty batch
+    ``(0, C)`` is fine, but no classes at all is not.
+    """
+    if input.dim() > 2:
+        raise LossInputError(
+            f"{loss}: input has shape {shape_of(input)}, but it must have shape (C,) or (N, C): "
+            f"one score per class, for one sample or for a batch of N samples. Flatten the "
+            f"extra dimensions into the batch first."
+        )
+    if input.dim() > 0 and input.shape[-1] == 0:
+        raise LossInputError(
+            f"{loss}: input has shape {shape_of(input)}: no classes (C = 0), but each sample "
+            f"needs a score for at least one class (torch: 'Expected non-empty vector or "
+            f"matrix'). Check the size of the model's last layer: one output per class."
         )
 
 

@@ -34,6 +34,8 @@ def log_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Reference: ``torch.nn.functional.log_softmax``.
     """
+    if logits.dim() > 0 and logits.shape[dim] == 0:
+        return logits.clone()  # no classes: nothing to normalise (and no max to subtract)
     # The max is a constant shift: its gradient contributes nothing, so detach it.
     max_logit = logits.amax(dim=dim, keepdim=True).detach()
     shifted = logits - max_logit

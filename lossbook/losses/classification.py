@@ -12,6 +12,8 @@ dense predictions (a class per pixel, per token) extra dimensions
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from lossbook.losses._reduction import apply_reduction
@@ -21,6 +23,7 @@ from lossbook.losses._validation import (
     check_class_index_target,
     check_floating,
     check_label_smoothing,
+    check_margin_scores,
     check_multilabel_target,
     check_reduction,
     check_weight,
@@ -38,24 +41,67 @@ def _along_class_dim(weight: torch.Tensor, input: torch.Tensor, class_dim: int) 
     return weight.reshape(weight.shape + (1,) * (input.dim() - class_dim - 1))
 
 
-def _nll_terms(
+def _one_sample_target(input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """A ``(C,)`` input is one sample; torch takes its class index as ``()`` or ``(1,)``: read both as ``()``."""
+    if input.dim() == 1 and target.shape == (1,) and not target.is_floating_point():
+        return target.reshape(())
+    return target
+
+
+def _smoothing_share(label_smoothing: float, num_classes: int) -> float:
+    """``ε / C``, each class's share of the smoothed mass; ``ε / 0`` is NaN, as in torch."""
+    return label_smoothing / num_classes if num_classes else math.nan
+
+
+def nll_terms(
     log_probs: torch.Tensor,
     target: torch.Tensor,
-    weight: torch.Tensor | None,
-    ignore_index: int,
-    class_dim: int,
+    weight: torch.Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    class_dim: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unreduced ``−w_{y_i} log p_{i, y_i}`` and the weights ``w_{y_i}`` (both 0 where ignored).
+    """The unreduced NLL ``l_i = −w_{y_i} log p[i, y_i]`` and the weights ``w_{y_i}``.
 
-    The weights' sum is the denominator of the ``"mean"`` reduction.
+    The per-sample terms of :func:`nll_loss` and :func:`cross_entropy`, before
+    :func:`~lossbook.losses._reduction.apply_reduction`; the weights' sum is the
+    denominator of their ``"mean"``. Both are 0 where ``y_i == ignore_index``.
+    No input checks: the losses check at their boundary, then call this.
+
+    Args:
+        log_probs: log-probabilities with C classes along ``class_dim``:
+            ``(N, C)``, ``(C,)`` (``class_dim=0``) or ``(N, C, d1, …, dK)``.
+        target: class indices, ``log_probs``' shape without ``class_dim``,
+            values in ``[0, C)`` or equal to ``ignore_index``.
+        weight: ``(C,)`` weight per class; ones if None.
+        ignore_index: the target value that contributes nothing.
+        class_dim: the dimension of ``log_probs`` that holds the classes.
+
+    Returns:
+        ``(loss, target_weight)``, each of ``target``'s shape.
+
+    Example:
+        >>> log_probs = torch.tensor([[-0.5, -1.0], [-2.0, -0.25], [-0.1, -3.0]])
+        >>> loss, w = nll_terms(log_probs, torch.tensor([0, 1, -100]), torch.tensor([3.0, 1.0]))
+        >>> loss, w
+        (tensor([1.5000, 0.2500, 0.0000]), tensor([3., 1., 0.]))
+        >>> apply_reduction(loss, "mean", divisor=w.sum())  # (1.5 + 0.25) / (3 + 1)
+        tensor(0.4375)
+
+    Reference: PyTorch ``LossNLL.cpp`` (``nll_loss_out_frame``).
     """
     target = target.long()
     ignored = target == ignore_index
     # gather needs a valid index even where its result is thrown away.
     safe_target = target.masked_fill(ignored, 0)
     # gather rather than Σ_c one_hot · log_probs: it reads 1 entry per sample, not C.
-    picked_log_prob = log_probs.gather(class_dim, safe_target.unsqueeze(class_dim))
-    picked_log_prob = picked_log_prob.squeeze(class_dim)
+    if log_probs.shape[class_dim] == 0:
+        # No classes, so every target is ignored: nothing to gather. The empty sum is 0,
+        # of target's shape, and keeps the graph.
+        picked_log_prob = log_probs.sum(class_dim)
+    else:
+        picked_log_prob = log_probs.gather(class_dim, safe_target.unsqueeze(class_dim))
+        picked_log_prob = picked_log_prob.squeeze(class_dim)
     if weight is None:
         target_weight = (~ignored).to(log_probs.dtype)
     else:
@@ -90,7 +136,8 @@ def nll_loss(
         input: log-probabilities, ``(N, C)``, ``(C,)`` for one sample, or
             ``(N, C, d1, …, dK)`` for a class per position.
         target: class indices (integer dtype) in ``[0, C)`` or equal to
-            ``ignore_index``: ``(N,)``, ``()`` or ``(N, d1, …, dK)``.
+            ``ignore_index``: ``(N,)``, ``()`` or ``(N, d1, …, dK)``; for a ``(C,)``
+            input, ``()`` or (as torch allows) ``(1,)``.
         weight: ``(C,)`` rescaling weight per class.
         ignore_index: a target value that contributes neither to the loss nor
             to the mean's denominator (e.g. padding tokens).
@@ -118,6 +165,7 @@ def nll_loss(
     check_class_dim(input, "nll_loss")
     check_floating(input, "input", "nll_loss")
     class_dim = _class_dim(input)
+    target = _one_sample_target(input, target)
     check_class_index_target(
         input,
         target,
@@ -127,8 +175,10 @@ def nll_loss(
         accepts_probabilities=False,
     )
     check_weight(weight, input.shape[class_dim], "nll_loss")
-    loss, target_weight = _nll_terms(input, target, weight, ignore_index, class_dim)
-    return apply_reduction(loss, reduction, total_weight=target_weight.sum())
+    loss, target_weight = nll_terms(
+        input, target, weight, ignore_index=ignore_index, class_dim=class_dim
+    )
+    return apply_reduction(loss, reduction, divisor=target_weight.sum())
 
 
 def cross_entropy(
@@ -166,7 +216,8 @@ def cross_entropy(
     Args:
         input: logits, ``(N, C)``, ``(C,)`` for one sample, or ``(N, C, d1, …, dK)``.
         target: class indices (integer dtype, shape of ``input`` without the
-            class dimension) or class probabilities (float, shape of ``input``).
+            class dimension; for a ``(C,)`` input ``()`` or, as torch allows, ``(1,)``)
+            or class probabilities (float, shape of ``input``).
         weight: ``(C,)`` rescaling weight per class.
         ignore_index: a class index to skip (class-index targets only).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
@@ -199,6 +250,7 @@ def cross_entropy(
     check_label_smoothing(label_smoothing, "cross_entropy")
     class_dim = _class_dim(input)
     num_classes = input.shape[class_dim]
+    target = _one_sample_target(input, target)
     check_class_index_target(
         input,
         target,
@@ -226,7 +278,9 @@ def cross_entropy(
 
     # Label smoothing: nll_loss's unreduced terms plus a uniform-target term, reduced together
     # so that both share the weighted mean's denominator Σ w_{y_i}, as in torch.
-    nll, target_weight = _nll_terms(log_probs, target, weight, ignore_index, class_dim)
+    nll, target_weight = nll_terms(
+        log_probs, target, weight, ignore_index=ignore_index, class_dim=class_dim
+    )
     weighted_log_probs = (
         log_probs
         if weight is None
@@ -234,8 +288,8 @@ def cross_entropy(
     )
     # The uniform part of the smoothed target: −Σ_c w_c log p_c, weighted by ε/C below.
     uniform = -weighted_log_probs.sum(class_dim).masked_fill(target == ignore_index, 0.0)
-    loss = (1.0 - label_smoothing) * nll + (label_smoothing / num_classes) * uniform
-    return apply_reduction(loss, reduction, total_weight=target_weight.sum())
+    loss = (1.0 - label_smoothing) * nll + _smoothing_share(label_smoothing, num_classes) * uniform
+    return apply_reduction(loss, reduction, divisor=target_weight.sum())
 
 
 def _cross_entropy_with_probabilities(
@@ -249,12 +303,13 @@ def _cross_entropy_with_probabilities(
     """``−Σ_c w_c q_c log p_c`` per sample; the mean is over samples, not weights (torch's rule)."""
     num_classes = log_probs.shape[class_dim]
     if label_smoothing > 0.0:
-        target = target * (1.0 - label_smoothing) + label_smoothing / num_classes
+        target = target * (1.0 - label_smoothing) + _smoothing_share(label_smoothing, num_classes)
     weighted = log_probs * target
     if weight is not None:
         weighted = weighted * _along_class_dim(weight, log_probs, class_dim)
     loss = -weighted.sum(class_dim)
-    return apply_reduction(loss, reduction)
+    # torch's mean divides by numel(input) / C samples, which is NaN when there are no classes.
+    return apply_reduction(loss, reduction, divisor=loss.numel() if num_classes else float("nan"))
 
 
 def multi_margin_loss(
@@ -277,15 +332,17 @@ def multi_margin_loss(
     the denominator, unlike :func:`nll_loss`).
 
     Args:
-        input: scores, ``(N, C)`` or ``(C,)``.
-        target: class indices, ``(N,)`` or ``()``, in ``[0, C)``.
+        input: scores, ``(N, C)`` or ``(C,)``, ``C ≥ 1``; a 0-d input is one sample
+            with one class (C = 1), as in torch.
+        target: one class index per sample, in ``[0, C)``: ``(N,)``, or ``()`` or
+            ``(1,)`` for one sample (torch's rule: at most 1 dim, N entries).
         p: 1 (hinge) or 2 (squared hinge).
         margin: how far the target's score should lead.
         weight: ``(C,)`` weight of each sample's *target* class.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
-        A scalar, or ``(N,)`` / ``()`` with ``reduction="none"``.
+        A scalar, or with ``reduction="none"`` one loss per sample, in the target's shape.
 
     Example:
         >>> scores = torch.tensor([[3.0, 2.5, 0.0], [0.0, 1.0, 0.0]])
@@ -305,32 +362,36 @@ def multi_margin_loss(
         raise LossInputError(
             f"multi_margin_loss: p={p!r}, but only p=1 (hinge) and p=2 (squared hinge) exist."
         )
-    check_class_dim(input, "multi_margin_loss", max_dim=2)
+    check_margin_scores(input, "multi_margin_loss")
     check_floating(input, "input", "multi_margin_loss")
-    class_dim = input.dim() - 1
-    num_classes = input.shape[class_dim]
+    # As torch reads them: a 0-d input is one sample with one class, and the target holds
+    # one class index per sample in at most one dimension: () or (1,) for a single sample.
+    scores = input.reshape(1, -1) if input.dim() < 2 else input
+    num_samples, num_classes = scores.shape
+    one_per_sample = target.dim() <= 1 and target.numel() == num_samples
     check_class_index_target(
-        input,
-        target,
+        scores if one_per_sample or input.dim() == 0 else input,
+        target.reshape(num_samples) if one_per_sample else target,
         "multi_margin_loss",
         ignore_index=None,
-        class_dim=class_dim,
+        class_dim=1 if one_per_sample or input.dim() == 0 else input.dim() - 1,
         accepts_probabilities=False,
     )
     check_weight(weight, num_classes, "multi_margin_loss")
 
-    target_index = target.long().unsqueeze(class_dim)
-    target_score = input.gather(class_dim, target_index)
+    target_index = target.long().reshape(num_samples, 1)
+    target_score = scores.gather(1, target_index)
     # relu, not clamp: its gradient at a hinge of exactly 0 is 0, as in torch.
-    hinge = torch.relu(margin - target_score + input)
+    hinge = torch.relu(margin - target_score + scores)
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:
         hinge = hinge * weight[target_index]
     # The sum skips j = y, whose hinge max(0, margin) is not a mistake.
-    hinge = hinge.scatter(class_dim, target_index, 0.0)
-    loss = hinge.sum(class_dim) / num_classes
-    return apply_reduction(loss, reduction)
+    hinge = hinge.scatter(1, target_index, 0.0)
+    loss = hinge.sum(1) / num_classes
+    # One loss per target entry: "none" returns the target's shape, as torch does.
+    return apply_reduction(loss.reshape(target.shape), reduction)
 
 
 def multilabel_margin_loss(
@@ -350,8 +411,10 @@ def multilabel_margin_loss(
     A class listed twice counts twice. ``"mean"`` averages over the N samples.
 
     Args:
-        input: scores, ``(N, C)`` or ``(C,)``.
-        target: class indices padded with -1, same shape as ``input``, integer dtype.
+        input: scores, ``(N, C)`` or ``(C,)``, ``C ≥ 1``; a 0-d input is one sample
+            with one class (C = 1), as in torch.
+        target: class indices padded with -1, same shape as ``input`` (``()`` or
+            ``(1,)`` for a 0-d input), integer dtype.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
@@ -368,8 +431,11 @@ def multilabel_margin_loss(
     and power); ``multilabel_soft_margin_loss`` takes multi-hot 0/1 targets instead.
     """
     check_reduction(reduction)
-    check_class_dim(input, "multilabel_margin_loss", max_dim=2)
+    check_margin_scores(input, "multilabel_margin_loss")
     check_floating(input, "input", "multilabel_margin_loss")
+    if input.dim() == 0 and target.dim() <= 1 and target.numel() == 1:
+        # As torch reads it: one score is one sample with one class, C = 1.
+        input, target = input.reshape(1), target.reshape(1)
     check_multilabel_target(input, target, "multilabel_margin_loss")
     num_classes = input.shape[-1]
 
@@ -389,4 +455,10 @@ def multilabel_margin_loss(
     return apply_reduction(loss, reduction)
 
 
-__all__ = ["nll_loss", "cross_entropy", "multi_margin_loss", "multilabel_margin_loss"]
+__all__ = [
+    "nll_terms",
+    "nll_loss",
+    "cross_entropy",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+]

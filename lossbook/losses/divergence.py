@@ -81,11 +81,12 @@ def kl_div(
     else:
         # xlogy(p, p) = p·log p, defined as 0 where p = 0.
         loss = torch.xlogy(target, target) - target * input
-    if reduction == "batchmean":
-        # A 0-d input is one sample.
-        batch_size = input.shape[0] if input.dim() > 0 else 1
-        return apply_reduction(loss, "sum") / batch_size
-    return apply_reduction(loss, reduction)
+    # batchmean divides by input's batch size (a 0-d input is one sample), as torch does,
+    # even where a larger target broadcasts the loss to more rows.
+    batch_size = input.shape[0] if input.dim() > 0 else 1
+    return apply_reduction(
+        loss, reduction, divisor=batch_size if reduction == "batchmean" else None
+    )
 
 
 __all__ = ["kl_div"]

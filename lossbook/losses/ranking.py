@@ -350,6 +350,10 @@ def triplet_margin_with_distance_loss(
     check_reduction(reduction)
     check_positive(margin, "margin", name)
     check_same_ndim(name, anchor=anchor, positive=positive, negative=negative)
+    if distance_function is None:
+        # pairwise_distance subtracts the tensors: they must broadcast (a custom distance may
+        # compare tensors of different shapes).
+        check_shapes_broadcast(name, anchor=anchor, positive=positive, negative=negative)
     distance = pairwise_distance if distance_function is None else distance_function
     return _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
 

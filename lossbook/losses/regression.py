@@ -25,6 +25,7 @@ from lossbook.losses._validation import (
     check_broadcastable,
     check_elementwise_weight,
     check_floating,
+    check_reduction,
     check_same_shape,
     check_some_floating,
     check_threshold,
@@ -64,6 +65,7 @@ def l1_loss(
     Note: L1 is :func:`smooth_l1_loss` with ``beta=0``, the limit of its
     quadratic zone shrinking to nothing.
     """
+    check_reduction(reduction)
     check_same_shape(input, target, "l1_loss", strict=False)
     check_elementwise_weight(weight, input, "l1_loss")
     loss = (input - target).abs()
@@ -101,6 +103,7 @@ def mse_loss(
 
     Note: :func:`huber_loss` is ``½·`` MSE's element-wise loss for errors below δ.
     """
+    check_reduction(reduction)
     check_same_shape(input, target, "mse_loss", strict=False)
     check_some_floating(input, target, "mse_loss")
     check_elementwise_weight(weight, input, "mse_loss")
@@ -151,6 +154,7 @@ def huber_loss(
     Note: Huber with ``delta=β`` is ``β·`` :func:`smooth_l1_loss` with that β;
     at ``delta=1`` they are equal. As δ → ∞ it becomes ``½·`` MSE's element-wise loss.
     """
+    check_reduction(reduction)
     check_same_shape(input, target, "huber_loss", strict=False)
     check_floating(input, "input", "huber_loss")
     check_threshold(
@@ -205,6 +209,7 @@ def smooth_l1_loss(
     Note: ``smooth_l1_loss(beta=β) = huber_loss(delta=β) / β``; as β → 0 it tends to
     :func:`l1_loss`, while Huber tends to 0.
     """
+    check_reduction(reduction)
     check_same_shape(input, target, "smooth_l1_loss", strict=False)
     check_some_floating(input, target, "smooth_l1_loss")
     check_threshold(
@@ -263,6 +268,7 @@ def poisson_nll_loss(
     Note: like :func:`gaussian_nll_loss`, a likelihood loss: it is minimised at
     ``λ = y`` but its minimum is not 0.
     """
+    check_reduction(reduction)
     check_broadcastable(input, target, "poisson_nll_loss")
     if log_input:
         loss = torch.exp(input) - target * input
@@ -318,6 +324,7 @@ def gaussian_nll_loss(
     Note: with a fixed ``var = 1`` the loss is ``½·`` :func:`mse_loss`'s element-wise loss;
     like :func:`poisson_nll_loss` its minimum is not 0.
     """
+    check_reduction(reduction)
     check_broadcastable(input, target, "gaussian_nll_loss")
     var = _variance_like_input(var, input)
     # torch clamps a copy of var in place under no_grad: the loss sees max(var, eps), and
@@ -348,7 +355,7 @@ def _reduce_weighted(
     """l1/mse reduction: with ``weight`` the mean is ``Σ w_i l_i / Σ w_i``, as in torch."""
     if weight is None:
         return apply_reduction(loss, reduction)
-    return apply_reduction(loss * weight, reduction, total_weight=weight.sum())
+    return apply_reduction(loss * weight, reduction, divisor=weight.sum())
 
 
 def _variance_like_input(var: torch.Tensor | float, input: torch.Tensor) -> torch.Tensor:
