@@ -1050,20 +1050,77 @@ def test_clean_report_says_so_and_shows_the_loss():
 
 
 def test_diagnose_imports_only_torch_and_loss_modules():
-    source = Path(__file__).parents[1] / "lossbook" / "course" / "diagnose.py"
+    package = Path(__file__).parents[1] / "lossbook" / "course" / "diagnose"
     imported = set()
-    for node in ast.walk(ast.parse(source.read_text())):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
     outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names}
     assert {m.split(".")[0] for m in outside} == {"torch", "lossbook"}
-    assert {m for m in outside if m.startswith("lossbook")} <= {
+    assert {
+        m
+        for m in outside
+        if m.startswith("lossbook") and not m.startswith("lossbook.course.diagnose")
+    } <= {
         "lossbook.losses._validation",
         "lossbook.losses.activations",
         "lossbook.losses._reduction",
+        "lossbook.losses.registry",
     }
+
+
+def test_rules_run_in_the_order_of_their_families():
+    """inputs, shapes, activations, balance, numerics, torch errors: later rules read earlier findings."""
+    assert list(RULES) == [
+        "not-a-tensor",
+        "criterion-not-instantiated",
+        "device-mismatch",
+        "output-not-float",
+        "output-detached",
+        "non-finite-input",
+        "input-shape",
+        "single-class-output",
+        "column-vs-vector",
+        "shape-mismatch",
+        "target-dtype",
+        "one-hot-target",
+        "target-not-distribution",
+        "class-index-out-of-range",
+        "double-softmax",
+        "sigmoid-before-with-logits",
+        "nll-given-probabilities",
+        "nll-given-logits",
+        "bce-given-logits",
+        "binary-target-range",
+        "regression-on-class-indices",
+        "kl-input-not-log-probs",
+        "kl-target-form",
+        "kl-batchmean",
+        "reduction-sum",
+        "reduction-none",
+        "class-imbalance",
+        "non-finite-loss",
+        "non-finite-gradient",
+        "torch-error",
+    ]
+    families = {rule_id: RULES[rule_id].check.__module__.rsplit(".", 1)[1] for rule_id in RULES}
+    assert families["double-softmax"] == "activations"
+    assert families["class-imbalance"] == "balance"
+    assert families["non-finite-loss"] == "numerics"
+    assert families["column-vs-vector"] == "shapes"
+
+
+def test_loss_names_come_from_the_registry():
+    from lossbook.losses.registry import LOSSES
+
+    for loss in LOSSES:
+        if len(loss.tensors) == 2 and loss.name != "sigmoid_focal_loss":
+            assert diagnose(loss.name, Z, Y).loss_name == f"F.{loss.name}"
+            for alias in loss.aliases:
+                assert diagnose(alias, Z, Y).loss_name == f"F.{loss.name}", alias
 
 
 def test_double_softmax_over_the_wrong_dimension_says_so():

@@ -8,6 +8,7 @@ mistake (by its registry name) and that the right implementation passes.
 from __future__ import annotations
 
 import builtins
+import copy
 import sys
 import traceback
 
@@ -17,9 +18,11 @@ import torch.nn.functional as F
 
 import lossbook.functional as lb_F
 import lossbook.checks as G
-from lossbook.checks import _guard, checks
-from lossbook.checks.cases import binary_data, classification_data
-from lossbook.checks.mistakes import MISTAKES, REFERENCES, ce_from_log_probs
+from lossbook.checks import _guard, values
+from lossbook.course.data import binary_data, classification_data
+from lossbook.course.training import accuracies, fit, predicted_labels
+from lossbook.checks import mistakes
+from lossbook.checks.mistakes import MISTAKES, REFERENCES
 
 
 def failure(check, *args, **kwargs) -> str:
@@ -341,7 +344,7 @@ def test_right_implementations_pass(reference, right, kwargs):
 
 
 def test_cross_entropy_helper_matches_torch():
-    """ce_from_log_probs, which the cross-entropy variants are built on, equals torch's."""
+    """The cross-entropy the variants feed their log-probabilities to is lossbook's, equal to torch's."""
     logits = torch.randn(6, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     target = torch.tensor([0, 3, 1, -100, 2, 3])
     probs = torch.softmax(torch.randn(6, 4, dtype=torch.float64), dim=1)
@@ -356,7 +359,7 @@ def test_cross_entropy_helper_matches_torch():
     ):
         for y in (target, probs):
             expected = F.cross_entropy(logits, y, **options)
-            got = ce_from_log_probs(torch.log_softmax(logits, dim=1), y, **options)
+            got = mistakes._cross_entropy_on(torch.log_softmax(logits, dim=1), y, options)
             assert torch.allclose(got, expected, rtol=1e-12, atol=1e-12), options
 
 
@@ -526,8 +529,8 @@ def patched_world(monkeypatch):
     monkeypatch.setattr(builtins, "abs", lying_in_grading(builtins.abs, lambda x: 0.0))
     monkeypatch.setattr(builtins, "float", lying_in_grading(builtins.float, lambda x=0.0: 0.0))
     monkeypatch.setattr(builtins, "isinstance", lying_in_grading(builtins.isinstance, always_true))
-    monkeypatch.setattr(checks, "_close", always_true)
-    monkeypatch.setattr(checks, "_agree", always_true)
+    monkeypatch.setattr(values, "_close", always_true)
+    monkeypatch.setattr(values, "_agree", always_true)
     return monkeypatch
 
 
@@ -548,7 +551,7 @@ def test_patching_after_import_cannot_pass_a_wrong_answer(patched_world):
     failure(G.check_grad, wrong_mse, "mse_loss")
     # The learner's world is as the learner left it.
     assert (
-        torch.allclose is always_true and F.mse_loss is wrong_mse and checks._close is always_true
+        torch.allclose is always_true and F.mse_loss is wrong_mse and values._close is always_true
     )
 
 
@@ -568,15 +571,15 @@ def test_patching_after_import_cannot_fail_a_right_answer(patched_world):
 def test_patches_made_during_the_call_do_not_leak_into_the_verdict():
     def sneaky(pred, target):
         torch.allclose = always_true
-        checks._agree = always_true
+        values._agree = always_true
         return torch.tensor(0.0)
 
-    original_allclose, original_agree = torch.allclose, checks._agree
+    original_allclose, original_agree = torch.allclose, values._agree
     try:
         failure(G.check_close, sneaky, "mse_loss")
-        assert checks._agree is always_true  # left as the learner set it
+        assert values._agree is always_true  # left as the learner set it
     finally:
-        torch.allclose, checks._agree = original_allclose, original_agree
+        torch.allclose, values._agree = original_allclose, original_agree
     assert changes_not_made_by_torch() == []
 
 
@@ -894,16 +897,19 @@ def test_check_trains_returns_a_reproducible_accuracy():
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_check_trains_optimizers_match_torch(optimizer):
-    """The written-out updates equal torch.optim's: same accuracy, same weights."""
+def test_check_trains_is_the_course_training_loop(optimizer):
+    """check_trains runs lossbook.course.training.fit: torch.optim's updates, fit's predicted class."""
     X, y = classification_data(n=90)
     torch.manual_seed(3)
     model = torch.nn.Linear(2, 3)
     accuracy = G.check_trains(
         model, F.cross_entropy, (X, y), steps=25, min_accuracy=0.0, lr=0.01, optimizer=optimizer
     )
+    history = fit(model, F.cross_entropy, (X, y), steps=25, lr=0.01, optimizer=optimizer)
+    with torch.no_grad():
+        assert accuracy == accuracies(predicted_labels(history.model(X)), y)[0]
     reference = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer]
-    trained = checks._deepcopy(model)
+    trained = copy.deepcopy(model)
     opt = reference(trained.parameters(), lr=0.01)
     for _ in range(25):
         opt.zero_grad()
@@ -912,6 +918,34 @@ def test_check_trains_optimizers_match_torch(optimizer):
     expected = (trained(X).argmax(dim=1) == y).sum().item() / len(y)
     assert accuracy == expected
     assert 0.3 < accuracy < 1.0  # mid-training: a different update would change it
+
+
+def test_check_trains_trains_on_through_an_infinite_loss_as_fit_does():
+    """One treatment of a loss that stops being finite: check_trains reports fit's step."""
+    data = classification_data(n=60)
+    history = fit(lambda: torch.nn.Linear(2, 3), _inf_then_finite(), data, steps=5)
+    assert history.diverged_at == 1 and len(history.loss) == 5
+    message = failure(
+        G.check_trains,
+        lambda: torch.nn.Linear(2, 3),
+        _inf_then_finite(),
+        data,
+        steps=5,
+        min_accuracy=1.0,
+    )
+    assert "The loss became inf at step 1, and ended at" in message
+
+
+def _inf_then_finite():
+    """A loss that is +inf at its first call (gradients flow through the finite part), finite after."""
+    calls = []
+
+    def loss(output, target):
+        calls.append(1)
+        value = F.cross_entropy(output, target)
+        return value + float("inf") if len(calls) == 1 else value
+
+    return loss
 
 
 def test_check_trains_reports_a_broadcasting_bug():
@@ -964,7 +998,7 @@ def test_check_trains_reports_errors_and_wrong_loss_shapes():
         steps=5,
         min_accuracy=0.5,
     )
-    assert "the loss must be a single number" in message
+    assert "the loss must be one number" in message
 
 
 # ---------------------------------------------------------------------------

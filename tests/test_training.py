@@ -8,15 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from lossbook.checks import GradingError, binary_data, classification_data
+from lossbook.checks import GradingError
+from lossbook.checks.training import check_diagnosis
+from lossbook.course._threads import one_torch_thread
+from lossbook.course.data import binary_data, classification_data
 from lossbook.course.training import (
     History,
     accuracies,
-    check_diagnosis,
     checkup,
     class_labels,
     fit,
-    one_torch_thread,
     predicted_labels,
 )
 

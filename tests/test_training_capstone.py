@@ -1,4 +1,4 @@
-"""Tests of the chapter-7 additions to lossbook.course.training (proposed for tests/test_training.py)."""
+"""Chapter 7: class influence, balanced accuracy and the checks of a loss for imbalanced classes."""
 
 import pytest
 import torch
@@ -6,19 +6,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from lossbook.checks import GradingError
-from lossbook.course.training import (
+from lossbook.checks import (
     ABSENT_CLASS_COUNTED,
     PLAIN_ACCURACY,
     PRECISION_INSTEAD_OF_RECALL,
-    accuracies,
+    GradingError,
     check_balanced_accuracy,
     check_class_weights,
     check_classification_loss,
-    class_influence,
-    fit,
-    gaussian_blobs,
 )
+from lossbook.course.data import gaussian_blobs
+from lossbook.course.training import accuracies, class_influence, fit
 
 COUNTS = [200, 10, 10]
 

@@ -6,7 +6,14 @@ A learner's cell can rebind anything: ``torch.nn.functional.mse_loss``,
 compared numbers through a patched name, a wrong answer could pass.
 
 When :mod:`lossbook.checks` is imported (the notebook's first, read-only
-cell), :func:`take_snapshot` records the namespaces a check relies on. Each
+cell), :func:`take_snapshot` records the namespaces a check relies on: the
+torch and standard-library modules listed in ``_MODULES`` (imported here if
+nothing has imported them yet), every ``lossbook`` module loaded by then
+(everything the checks import, since the snapshot is taken last and no module
+of lossbook imports lazily: the course tools a training check runs, such as
+``lossbook.course.training.fit``, are among them whatever the import order),
+and the classes whose methods a check calls (``torch.Tensor``, the
+optimizers, ``torch.nn.Module``, and every class lossbook defines). Each
 public check then runs under :func:`guarded`: on entry, every binding that
 differs from the snapshot is put back to the original; the learner's function
 is called through :func:`as_student`, with the learner's bindings in place for
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -32,31 +40,56 @@ _setattr = builtins.setattr
 _id = builtins.id
 _delattr = builtins.delattr
 _vars = builtins.vars
-_list = builtins.list
 _isinstance = builtins.isinstance
 _type = builtins.type
 
-# Modules whose bindings the checks use directly or through lossbook's losses.
+# Modules whose bindings the checks use directly, through lossbook's losses, or
+# through the course's training loop (copy.deepcopy, torch.optim).
 # Not ``warnings``: catch_warnings rebinds its attributes while a check runs.
 _MODULES = (
     "builtins",
+    "copy",
     "math",
     "torch",
     "torch.nn",
     "torch.nn.functional",
     "torch.nn.modules.loss",
+    "torch.nn.modules.module",
     "torch.testing",
     "torch.autograd",
     "torch.random",
     "torch._C._nn",
     "torch.linalg",
     "torch.special",
+    "torch.optim",
+    "torch.optim.optimizer",
+    "torch.optim.sgd",
+    "torch.optim.adam",
 )
 # Classes: a patch may add a key that shadows a base class's method
 # (torch.Tensor.mean lives on torch._C.TensorBase, which cannot be patched).
-_CLASSES = (torch.Tensor,)
+_CLASSES = (
+    torch.Tensor,
+    torch.nn.Module,
+    torch.optim.Optimizer,
+    torch.optim.SGD,
+    torch.optim.Adam,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# torch.optim wraps an optimizer class's ``step`` in a profiling hook once, when the first
+# optimizer of that class is built: the code of that wrapper, to tell torch's own rebinding
+# from a learner's.
+_PROFILE_WRAPPER_CODE = torch.optim.Optimizer.profile_hook_step(lambda *args: None).__code__
+
+
+def _wrapped_by_torch(current: Any, original: Any) -> bool:
+    """``current`` is torch's profiling wrapper around ``original`` itself, not a learner's patch."""
+    closure = getattr(current, "__closure__", None) or ()
+    return getattr(current, "__code__", None) is _PROFILE_WRAPPER_CODE and any(
+        cell.cell_contents is original for cell in closure
+    )
 
 
 class _Guard:
@@ -66,14 +99,14 @@ class _Guard:
         self._depth = 0
 
     def take_snapshot(self) -> None:
-        names = _list(_MODULES)
-        names += sorted(n for n in sys.modules if n == "lossbook" or n.startswith("lossbook."))
-        saved = []
-        for name in names:
-            module = sys.modules.get(name)
-            if module is not None:
-                saved.append((module, dict(_vars(module)), False))
-        for cls in _CLASSES:
+        modules = [importlib.import_module(name) for name in _MODULES]
+        modules += [
+            sys.modules[name]
+            for name in sorted(sys.modules)
+            if (name == "lossbook" or name.startswith("lossbook.")) and sys.modules[name]
+        ]
+        saved = [(module, dict(_vars(module)), False) for module in modules]
+        for cls in (*_CLASSES, *_lossbook_classes(modules)):
             saved.append((cls, dict(_vars(cls)), True))
         self._saved = saved
 
@@ -83,11 +116,12 @@ class _Guard:
         for owner, original, is_class in self._saved:
             current = _vars(owner)
             now = current.get
-            changes.extend(
-                (owner, key, now(key, _MISSING))
-                for key, value in original.items()
-                if now(key, _MISSING) is not value
-            )
+            changed = [key for key, value in original.items() if now(key, _MISSING) is not value]
+            if is_class:
+                for key in [k for k in changed if _wrapped_by_torch(now(k, _MISSING), original[k])]:
+                    original[key] = current[key]  # torch's own wrapper becomes the original
+                    changed.remove(key)
+            changes.extend((owner, key, now(key, _MISSING)) for key in changed)
             if is_class:
                 changes.extend(
                     (owner, key, current[key]) for key in current.keys() - original.keys()
@@ -131,6 +165,22 @@ class _Guard:
             # Whatever the call patched becomes part of the learner's state.
             self._student = self._changes()
             self._restore_originals(self._student)
+
+
+def _lossbook_classes(modules: list[Any]) -> list[type]:
+    """The classes lossbook defines (``Case``, ``Mistake``, ``History``...): a patched method or
+    property of one (say ``Case.args``) could feed a check degenerate inputs."""
+    found = []
+    for module in modules:
+        name = getattr(module, "__name__", "")
+        if name != "lossbook" and not name.startswith("lossbook."):
+            continue
+        found += [
+            value
+            for value in _vars(module).values()
+            if _isinstance(value, _type) and value.__module__ == name
+        ]
+    return found
 
 
 def _bind(owner: Any, key: str, value: Any) -> None:

@@ -14,10 +14,11 @@ smallest, which is the one a learner can check by hand:
   functions of one argument.
 
 Extreme cases (logits of ±1e4, large residuals) are flagged ``extreme=True``;
-:func:`~lossbook.checks.checks.check_finite` uses them by default.
+:func:`~lossbook.checks.values.check_finite` uses them by default.
 
-The data sets for :func:`~lossbook.checks.checks.check_trains` live here too:
-:func:`classification_data` and :func:`binary_data`.
+The data sets that :func:`~lossbook.checks.training.check_trains` trains on are the
+course's own, in :mod:`lossbook.course.data`; :mod:`lossbook.checks` re-exports them
+for the test cells.
 """
 
 from __future__ import annotations
@@ -387,42 +388,6 @@ def inputs_only(cases: Sequence[Case]) -> tuple[Case, ...]:
         for case in cases
     ]
     return _sorted(trimmed)
-
-
-def classification_data(
-    n: int = 300, num_classes: int = 3, *, seed: int = 0, spread: float = 0.8
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(X, y)``: ``n`` points in 2-D around ``num_classes`` centres on a circle of radius 3.
-
-    ``X`` is float32 ``(n, 2)``; ``y`` holds class indices (``torch.long``,
-    ``(n,)``). With the default ``spread`` a linear model can reach about 95%.
-
-    Example:
-        >>> X, y = classification_data()
-        >>> X.shape, y.shape, y.dtype
-        (torch.Size([300, 2]), torch.Size([300]), torch.int64)
-    """
-    generator = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % num_classes
-    angles = 2 * torch.pi * y.to(_FLOAT) / num_classes
-    centres = 3.0 * torch.stack([angles.cos(), angles.sin()], dim=1)
-    X = centres + spread * torch.randn(n, 2, generator=generator)
-    order = torch.randperm(n, generator=generator)
-    return X[order], y[order]
-
-
-def binary_data(
-    n: int = 200, *, seed: int = 0, spread: float = 1.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(X, y)``: two clusters in 2-D; ``y`` is float 0./1. of shape ``(n,)`` as BCE expects.
-
-    Example:
-        >>> X, y = binary_data()
-        >>> X.shape, y.shape, y.dtype
-        (torch.Size([200, 2]), torch.Size([200]), torch.float32)
-    """
-    X, y = classification_data(n, 2, seed=seed, spread=spread)
-    return X, y.to(_FLOAT)
 
 
 REGRESSION_CASES = regression_cases()

@@ -13,7 +13,13 @@ from typing import Any
 from torch import nn
 
 from lossbook.checks._guard import as_student, guarded
-from lossbook.checks.checks import GradingError
+from lossbook.checks.errors import GradingError
+from lossbook.checks.mistakes import (
+    BCE_FOR_MULTICLASS,
+    MISTAKES,
+    MSE_ON_CLASS_INDICES,
+    Mistake,
+)
 
 # Captured at import, before any student cell: rebinding ``nn.CrossEntropyLoss``
 # later cannot change which classes are accepted.
@@ -78,6 +84,16 @@ WHY_NOT: dict[tuple[str, str], str] = {
 }
 
 
+# (task, chosen class name) -> the catalogued mistake the choice is, where there is one.
+_CHOICE_MISTAKES: dict[tuple[str, str], Mistake] = {
+    ("binary", "BCELoss"): MISTAKES["bce_on_logits"],
+    ("multi-label", "BCELoss"): MISTAKES["bce_on_logits"],
+    ("multi-class", "MSELoss"): MSE_ON_CLASS_INDICES,
+    ("multi-class", "L1Loss"): MSE_ON_CLASS_INDICES,
+    ("multi-class", "BCEWithLogitsLoss"): BCE_FOR_MULTICLASS,
+}
+
+
 @guarded
 def check_loss_choice(choose: Callable[[str], Any], task: str) -> None:
     """``choose(task)`` returns an instance of a ``torch.nn`` loss that fits ``task``.
@@ -90,7 +106,7 @@ def check_loss_choice(choose: Callable[[str], Any], task: str) -> None:
         >>> check_loss_choice(lambda task: nn.MSELoss(), "multi-class")
         Traceback (most recent call last):
         ...
-        lossbook.checks.checks.GradingError: multi-class: you chose MSELoss(). MSE on class indices is a task/loss mismatch: ...
+        lossbook.checks.errors.GradingError: multi-class: you chose MSELoss(). MSE on class indices is a task/loss mismatch: ...
     """
     __tracebackhide__ = True
     if task not in ACCEPTED:
@@ -99,14 +115,26 @@ def check_loss_choice(choose: Callable[[str], Any], task: str) -> None:
         chosen = as_student(choose, task)
     except Exception as error:  # the learner's function may raise anything
         raise GradingError(
-            f"{task}: choose_loss({task!r}) raised {type(error).__name__}: {error}"
+            f"{task}: choose_loss({task!r}) raised {type(error).__name__}: {error}",
+            check="check_loss_choice",
+            case=task,
+            got=f"{type(error).__name__}: {error}"[:200],
         ) from None
     if isinstance(chosen, type) and issubclass(chosen, nn.Module):
         raise GradingError(
             f"{task}: you returned the class {chosen.__name__}; return an instance of it, "
-            f"{chosen.__name__}()."
+            f"{chosen.__name__}().",
+            check="check_loss_choice",
+            case=task,
+            got=f"the class {chosen.__name__}",
         ) from None
     if isinstance(chosen, ACCEPTED[task]):
         return
     reason = WHY_NOT.get((task, type(chosen).__name__)) or WHY_NOT[(task, "*")]
-    raise GradingError(f"{task}: you chose {chosen!r}. {reason}") from None
+    raise GradingError(
+        f"{task}: you chose {chosen!r}. {reason}",
+        check="check_loss_choice",
+        mistake=_CHOICE_MISTAKES.get((task, type(chosen).__name__)),
+        case=task,
+        got=repr(chosen)[:200],
+    ) from None

@@ -23,8 +23,13 @@ from typing import Any
 
 import torch
 
-import lossbook.losses.activations as _activations
 import lossbook.functional as _functional
+import lossbook.losses.activations as _activations
+from lossbook.losses._reduction import apply_reduction
+from lossbook.losses.classification import _cross_entropy_with_probabilities, nll_terms
+from lossbook.losses.registry import LOSSES as _REGISTERED_LOSSES
+from lossbook.losses.registry import UnknownLossError
+from lossbook.losses.registry import spec as loss_spec
 from lossbook.checks import cases as _cases
 from lossbook.checks._guard import learner_value
 
@@ -119,14 +124,6 @@ def _reduction(kwargs: Mapping[str, Any]) -> str:
     return kwargs.get("reduction", "mean")
 
 
-def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.mean()
-
-
 def _two_tensors(args: tuple) -> bool:
     return len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2])
 
@@ -141,62 +138,57 @@ def _naive_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return exps / exps.sum(dim=dim, keepdim=True)
 
 
-def ce_from_log_probs(
-    log_probs: torch.Tensor,
-    target: torch.Tensor,
-    weight: torch.Tensor | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-    *,
-    smoothing_classes: int | None = None,
-    plain_weighted_mean: bool = False,
-) -> torch.Tensor | None:
-    """Cross-entropy from ``(N, C)`` log-probabilities, with torch's semantics and two wrong knobs.
+def _ce_options(kwargs: Mapping[str, Any]) -> tuple[torch.Tensor | None, int, str, float]:
+    """``weight``, ``ignore_index``, ``reduction``, ``label_smoothing`` of a cross-entropy call."""
+    return (
+        kwargs.get("weight"),
+        int(kwargs.get("ignore_index", -100)),
+        _reduction(kwargs),
+        float(kwargs.get("label_smoothing", 0.0)),
+    )
 
-    ``cross_entropy(z, y, **kw) == ce_from_log_probs(log_softmax(z), y, **kw)``;
-    the variants feed it something other than ``log_softmax(z)``.
-    ``smoothing_classes=C−1`` spreads ε over the C − 1 wrong classes only;
-    ``plain_weighted_mean`` divides a class-weighted sum by N instead of Σ w_{y_i}.
-    Returns ``None`` for shapes it does not handle (anything but ``(N, C)``).
+
+def _smoothed_nll_terms(
+    log_probs: torch.Tensor, target: torch.Tensor, kwargs: Mapping[str, Any], *, spread: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample label-smoothed NLL of ``(N, C)`` log-probabilities and the weights ``w_{y_i}``.
+
+    ``l_i = (1 − ε)·n_i + (ε / spread)·u_i``, with ``n_i = −w_{y_i} log p[i, y_i]`` from
+    lossbook's :func:`~lossbook.losses.classification.nll_terms` and ``u_i`` the smoothed mass's
+    share: ``−Σ_c w_c log p[i, c]`` over every class when ``spread = C`` (torch's rule), or
+    over the ``C − 1`` wrong classes when ``spread = C − 1`` (the mistake).
     """
+    weight, ignore_index, _, eps = _ce_options(kwargs)
+    nll, target_weight = nll_terms(log_probs, target, weight, ignore_index=ignore_index)
+    class_weight = torch.ones_like(log_probs[0]) if weight is None else weight
+    every_class = -(log_probs * class_weight).sum(dim=1).masked_fill(target == ignore_index, 0.0)
+    smoothed_mass = every_class if spread == log_probs.shape[1] else every_class - nll
+    return (1 - eps) * nll + eps / spread * smoothed_mass, target_weight
+
+
+def _cross_entropy_on(
+    log_probs: torch.Tensor, target: torch.Tensor, kwargs: Mapping[str, Any]
+) -> torch.Tensor | None:
+    """lossbook's cross-entropy with ``log_probs`` where it would use ``log_softmax(logits)``.
+
+    ``cross_entropy(z, y) == _cross_entropy_on(log_softmax(z), y)``; a variant feeds it
+    something else (the logits themselves, their log, an overflowing log-softmax). Class
+    indices go through lossbook's ``nll_loss`` (or its terms, smoothed), class probabilities
+    through its class-probability branch. ``None`` for anything but ``(N, C)``.
+    """
+    weight, ignore_index, reduction, eps = _ce_options(kwargs)
     if log_probs.dim() != 2:
         return None
-    num_samples, num_classes = log_probs.shape
-    eps = float(label_smoothing)
-    class_weight = weight if weight is not None else torch.ones(num_classes, dtype=log_probs.dtype)
     if target.is_floating_point():
         if target.shape != log_probs.shape:
             return None
-        soft_target = target * (1 - eps) + eps / num_classes
-        loss = -(log_probs * soft_target * class_weight).sum(dim=1)
-        return _reduce(loss, reduction)
-    if target.shape != (num_samples,):
+        return _cross_entropy_with_probabilities(log_probs, target, weight, reduction, eps, 1)
+    if target.shape != log_probs.shape[:1]:
         return None
-    kept = target != ignore_index
-    safe_target = target.masked_fill(~kept, 0)
-    target_log_prob = log_probs.gather(1, safe_target.unsqueeze(1)).squeeze(1)
-    target_weight = class_weight[safe_target] * kept
-    nll = -(target_weight * target_log_prob)
     if eps == 0.0:
-        loss = nll
-    elif smoothing_classes is None:
-        smooth = -(log_probs * class_weight).sum(dim=1) * kept
-        loss = (1 - eps) * nll + eps / num_classes * smooth
-    else:
-        off_target = -(log_probs * class_weight).sum(dim=1) * kept - nll
-        loss = (1 - eps) * nll + eps / smoothing_classes * off_target
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    denominator = kept.sum().to(log_probs.dtype) if plain_weighted_mean else target_weight.sum()
-    return loss.sum() / denominator
-
-
-def _ce_options(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = ("weight", "ignore_index", "reduction", "label_smoothing")
-    return {k: v for k, v in kwargs.items() if k in allowed}
+        return _nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
+    loss, target_weight = _smoothed_nll_terms(log_probs, target, kwargs, spread=log_probs.shape[1])
+    return apply_reduction(loss, reduction, divisor=target_weight.sum())
 
 
 def _ce_variant(transform: Callable[[torch.Tensor], torch.Tensor]) -> Variant:
@@ -205,19 +197,7 @@ def _ce_variant(transform: Callable[[torch.Tensor], torch.Tensor]) -> Variant:
     def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
         if not _two_tensors(args):
             return None
-        return ce_from_log_probs(transform(args[0]), args[1], **_ce_options(kwargs))
-
-    return variant
-
-
-def _nll_variant(transform: Callable[[torch.Tensor], torch.Tensor]) -> Variant:
-    """nll_loss computed from ``transform(log_probs)``."""
-
-    def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
-        if not _two_tensors(args) or args[1].is_floating_point():
-            return None
-        options = {k: v for k, v in _ce_options(kwargs).items() if k != "label_smoothing"}
-        return ce_from_log_probs(transform(args[0]), args[1], **options)
+        return _cross_entropy_on(transform(args[0]), args[1], kwargs)
 
     return variant
 
@@ -260,7 +240,7 @@ def _residual_variant(
     def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
         if not _two_tensors(args) or args[0].shape != args[1].shape:
             return None
-        return _reduce(elementwise(args[0] - args[1], kwargs), _reduction(kwargs))
+        return apply_reduction(elementwise(args[0] - args[1], kwargs), _reduction(kwargs))
 
     return variant
 
@@ -277,7 +257,7 @@ def _pairwise_broadcast(reference: Callable, args: tuple, kwargs: dict) -> torch
         target.unsqueeze(0).expand(pred.numel(), -1),
         **{**kwargs, "reduction": "none"},
     )
-    return _reduce(loss, _reduction(kwargs))
+    return apply_reduction(loss, _reduction(kwargs))
 
 
 def _root_of_mean(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -363,7 +343,7 @@ def _bce_formula(probs_of: Callable[[torch.Tensor], torch.Tensor]) -> Variant:
             return None
         probs, target = probs_of(args[0]), args[1]
         loss = -(target * probs.log() + (1 - target) * (1 - probs).log())
-        return _reduce(loss, _reduction(kwargs))
+        return apply_reduction(loss, _reduction(kwargs))
 
     return variant
 
@@ -386,12 +366,13 @@ def _label_smoothing_over_c_minus_1(
     eps = float(kwargs.get("label_smoothing", 0.0))
     if eps == 0.0 or not _two_tensors(args) or args[1].is_floating_point():
         return None
-    log_probs = _log_softmax(args[0], dim=1) if args[0].dim() == 2 else None
-    if log_probs is None or log_probs.shape[1] < 2:
+    if args[0].dim() != 2 or args[0].shape[1] < 2 or args[1].shape != args[0].shape[:1]:
         return None
-    return ce_from_log_probs(
-        log_probs, args[1], **_ce_options(kwargs), smoothing_classes=log_probs.shape[1] - 1
+    log_probs = _log_softmax(args[0], dim=1)
+    loss, target_weight = _smoothed_nll_terms(
+        log_probs, args[1], kwargs, spread=log_probs.shape[1] - 1
     )
+    return apply_reduction(loss, _reduction(kwargs), divisor=target_weight.sum())
 
 
 def _without(option: str, *, when: Callable[[Any], bool]) -> Variant:
@@ -406,15 +387,22 @@ def _without(option: str, *, when: Callable[[Any], bool]) -> Variant:
 
 
 def _weights_in_plain_mean(first: Callable[[torch.Tensor], torch.Tensor]) -> Variant:
+    """The class-weighted per-sample losses divided by the number of samples, not by Σ w_{y_i}."""
+
     def variant(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
         if kwargs.get("weight") is None or _reduction(kwargs) != "mean" or not _two_tensors(args):
             return None
-        if args[1].is_floating_point():
+        log_probs, target = first(args[0]), args[1]
+        if target.is_floating_point() or log_probs.dim() != 2:
             return None
-        options = {k: v for k, v in _ce_options(kwargs).items()}
+        options = {**kwargs, "reduction": "none"}
         if reference is _nll_loss:
             options.pop("label_smoothing", None)
-        return ce_from_log_probs(first(args[0]), args[1], **options, plain_weighted_mean=True)
+        loss = _cross_entropy_on(log_probs, target, options)
+        if loss is None:
+            return None
+        labelled = (target != int(kwargs.get("ignore_index", -100))).sum()
+        return apply_reduction(loss, "mean", divisor=labelled.to(loss.dtype))
 
     return variant
 
@@ -429,7 +417,7 @@ def _indices_broadcast_as_one_hot(first: Callable[[torch.Tensor], torch.Tensor])
         if target.shape[0] not in (1, log_probs.shape[1]):
             return None
         loss = -(target.to(log_probs.dtype) * log_probs).sum(dim=1)
-        return _reduce(loss, _reduction(kwargs))
+        return apply_reduction(loss, _reduction(kwargs))
 
     return variant
 
@@ -534,7 +522,7 @@ def _focal_variant(
         loss = modulated(_sigmoid(logits), targets, bce, alpha, gamma)
         if loss is None:
             return None
-        return _reduce(loss, kwargs.get("reduction", "none"))
+        return apply_reduction(loss, kwargs.get("reduction", "none"))
 
     return variant
 
@@ -600,7 +588,7 @@ def _triplet_variant(
         if distance_positive is None or distance_negative is None:
             return None
         gap = margin + distance_positive - distance_negative
-        return _reduce(gap.clamp_min(0) if hinge else gap, _reduction(kwargs))
+        return apply_reduction(gap.clamp_min(0) if hinge else gap, _reduction(kwargs))
 
     return variant
 
@@ -686,7 +674,7 @@ def _bce_softplus_overflow(reference: Callable, args: tuple, kwargs: dict) -> to
         return None
     logits, target = args[0], args[1]
     loss = (1 - target) * logits + torch.log(1 + torch.exp(-logits))
-    return _reduce(loss, _reduction(kwargs))
+    return apply_reduction(loss, _reduction(kwargs))
 
 
 def _soft_targets_as_hard(reference: Callable, args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -697,6 +685,99 @@ def _soft_targets_as_hard(reference: Callable, args: tuple, kwargs: dict) -> tor
     if torch.equal(hard, args[1]):
         return None
     return reference(args[0], hard, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Mistakes of a training setup (chapter 7): class imbalance, a loss that does not
+# fit the task, and balanced accuracy computed the wrong way. The checks of
+# lossbook.checks.training name the first four; the last three have variants
+# for check_close on a learner's balanced_accuracy(predicted, labels).
+
+IGNORING_CLASS_IMBALANCE = Mistake(
+    "ignoring_class_imbalance",
+    "ignoring class imbalance",
+    "every sample counts the same, so the majority class wins: accuracy looks good while the "
+    "rare classes are hardly ever predicted (balanced accuracy falls towards 1/C).",
+    "weight each class by inverse frequency, weight = N / (C · count), computed from the "
+    "class counts, and pass it to the loss: nn.CrossEntropyLoss(weight=weight).",
+)
+WEIGHTS_BY_FREQUENCY = Mistake(
+    "weights_by_frequency",
+    "weights proportional to frequency (upside down)",
+    "weight = count / N: the most common class gets the largest weight, which makes the "
+    "imbalance worse.",
+    "invert it: weight = N / (C · count), so the rarest class weighs most.",
+)
+MSE_ON_CLASS_INDICES = Mistake(
+    "mse_on_class_indices",
+    "MSE on class indices (task-loss mismatch)",
+    "a regression loss between the model's outputs and the class numbers: it treats the "
+    "classes as ordered, equally spaced numbers (class 2 'between' 1 and 3).",
+    "this is classification: nn.CrossEntropyLoss on the (N, C) logits with (N,) class indices.",
+)
+BCE_FOR_MULTICLASS = Mistake(
+    "bce_for_multiclass",
+    "binary cross-entropy for a multi-class task",
+    "C independent yes/no questions instead of one choice among C classes; with (N,) class "
+    "indices torch raises, since BCE wants a float target shaped like the logits.",
+    "nn.CrossEntropyLoss on the (N, C) logits with (N,) class indices: one softmax over the "
+    "classes.",
+)
+PLAIN_ACCURACY = Mistake(
+    "plain_accuracy",
+    "plain accuracy instead of balanced accuracy",
+    "the share of all samples predicted right, which the majority class dominates.",
+    "compute each class's recall (right predictions of class c / samples of class c) for the "
+    "classes present in labels, then average the recalls with equal weight.",
+    lambda reference, args, kwargs: (args[0] == args[1]).double().mean(),
+)
+PRECISION_INSTEAD_OF_RECALL = Mistake(
+    "precision_instead_of_recall",
+    "per-class precision instead of recall",
+    "for each predicted class, the share of its predictions that are right: divided by how "
+    "often the class was predicted, not by how often it occurs.",
+    "divide the right predictions of class c by the number of samples whose label is c.",
+    lambda reference, args, kwargs: _mean_precision(args[0], args[1]),
+)
+
+ABSENT_CLASS_COUNTED = Mistake(
+    "absent_class_counted",
+    "absent classes counted as recall 0",
+    "an average over every class that is predicted or occurs, giving a recall of 0 to classes "
+    "that never occur in labels: balanced accuracy is the mean over the classes present.",
+    "average only over labels.unique(): a class with no samples has no recall.",
+    lambda reference, args, kwargs: _recall_with_absent_classes(args[0], args[1]),
+)
+
+
+def _recall_with_absent_classes(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    classes = torch.cat([predicted, labels]).unique()
+    recalls = [
+        (predicted[labels == c] == c).double().mean()
+        if bool((labels == c).any())
+        else torch.tensor(0.0, dtype=torch.float64)
+        for c in classes
+    ]
+    return torch.stack(recalls).mean()
+
+
+def _mean_precision(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    correct = (predicted == labels).double()
+    size = int(max(int(predicted.max()), int(labels.max()))) + 1
+    guessed = torch.bincount(predicted, minlength=size).double()
+    hits = torch.bincount(predicted, weights=correct, minlength=size)
+    return (hits[guessed > 0] / guessed[guessed > 0]).mean()
+
+
+_TRAINING_MISTAKES = (
+    IGNORING_CLASS_IMBALANCE,
+    WEIGHTS_BY_FREQUENCY,
+    MSE_ON_CLASS_INDICES,
+    BCE_FOR_MULTICLASS,
+    PLAIN_ACCURACY,
+    PRECISION_INSTEAD_OF_RECALL,
+    ABSENT_CLASS_COUNTED,
+)
 
 
 # ---------------------------------------------------------------------------
@@ -720,539 +801,568 @@ _LOG_SUM_EXP_FIX = (
     "(the log-sum-exp trick), or use torch.logsumexp / torch.log_softmax."
 )
 
-MISTAKES: dict[str, Mistake] = {
-    m.key: m
-    for m in (
-        # Shared by every loss.
-        _m(
-            "sum_instead_of_mean",
-            "sum instead of mean (missing 1/N)",
-            "Σ lᵢ: the per-element losses added up, N times the mean.",
-            "Divide by the number of elements: use .mean() rather than .sum() "
-            "(or divide the sum by target.numel()).",
-            _sum_instead_of_mean,
-        ),
-        _m(
-            "mean_instead_of_sum",
-            "mean instead of sum",
-            "the mean of the per-element losses, the sum divided by N.",
-            "This exercise asks for the sum: use .sum() rather than .mean().",
-            _mean_instead_of_sum,
-        ),
-        _m(
-            "no_reduction",
-            "not reduced to one number",
-            "the per-element losses, one value per element, instead of a single number.",
-            "Reduce them: return their mean, e.g. loss.mean() (a 0-d tensor).",
-            _no_reduction,
-        ),
-        _m(
-            "missing_minus",
-            "missing minus sign",
-            "the negative of the expected value: Σ log p rather than −Σ log p.",
-            "A log-probability is ≤ 0, so the loss is minus it: put a minus sign in front "
-            "(−log p), and check it with a loss that must come out positive.",
-            _negated,
-        ),
-        # Regression.
-        _m(
-            "missing_square",
-            "missing square",
-            "mean(ŷ − y), the mean signed difference: positive and negative errors cancel.",
-            "Square each difference before averaging: ((pred − target) ** 2).mean().",
-            _residual_variant(lambda r, kw: r),
-        ),
-        _m(
-            "mae_instead_of_mse",
-            "absolute value instead of square (this is the MAE)",
-            "mean |ŷ − y|, the mean absolute error (L1 loss), not the mean squared error.",
-            "Square each difference: ((pred − target) ** 2).mean().",
-            _residual_variant(lambda r, kw: r.abs()),
-        ),
-        _m(
-            "rmse_instead_of_mse",
-            "root of the mean (this is the RMSE)",
-            "√mean((ŷ − y)²), the root-mean-square error.",
-            "Drop the square root: the MSE is the mean of the squared differences.",
-            _root_of_mean,
-        ),
-        _m(
-            "half_mse",
-            "a factor ½ too many",
-            "½·mean((ŷ − y)²): the ½ some textbooks put in front to simplify the gradient.",
-            "torch's mse_loss has no ½: return ((pred − target) ** 2).mean().",
-            _halved,
-        ),
-        _m(
-            "pairwise_broadcast",
-            "(N, 1) vs (N,) broadcast",
-            "the loss over all N×N pairs (predᵢ, targetⱼ): a column (N, 1) minus a vector (N,) "
-            "broadcasts to (N, N).",
-            "Make the shapes equal before subtracting: pred.squeeze(-1) (or target.unsqueeze(-1)); "
-            "print pred.shape and target.shape to see them.",
-            _pairwise_broadcast,
-        ),
-        _m(
-            "missing_abs",
-            "missing absolute value",
-            "mean(ŷ − y), the mean signed difference: positive and negative errors cancel.",
-            "Take the absolute value of each difference: (pred − target).abs().mean().",
-            _residual_variant(lambda r, kw: r),
-        ),
-        _m(
-            "mse_instead_of_mae",
-            "square instead of absolute value (this is the MSE)",
-            "mean((ŷ − y)²), the mean squared error, not the mean absolute error.",
-            "Use the absolute value, not the square: (pred − target).abs().mean().",
-            _residual_variant(lambda r, kw: r**2),
-        ),
-        _m(
-            "huber_missing_half",
-            "missing ½ in Huber's quadratic part",
-            "(ŷ − y)² where |ŷ − y| ≤ δ, instead of ½(ŷ − y)²: the two pieces no longer meet at |r| = δ.",
-            "Use ½·r² for |r| ≤ δ and δ·(|r| − ½δ) beyond.",
-            _residual_variant(lambda r, kw: _huber_terms(r, _delta(kw, "delta"), half=1.0)),
-        ),
-        _m(
-            "huber_missing_offset",
-            "missing −½δ in Huber's linear part",
-            "δ·|ŷ − y| where |ŷ − y| > δ, instead of δ·(|ŷ − y| − ½δ): the loss jumps at |r| = δ.",
-            "Use δ·(|r| − ½δ) for |r| > δ, so both pieces equal ½δ² at |r| = δ.",
-            _residual_variant(
-                lambda r, kw: _huber_terms(r, _delta(kw, "delta"), linear_offset=False)
-            ),
-        ),
-        _m(
-            "huber_swapped_branches",
-            "Huber's two pieces swapped",
-            "the linear piece for small residuals and the quadratic piece for large ones.",
-            "Quadratic where |r| ≤ δ (small errors), linear where |r| > δ (outliers).",
-            _residual_variant(_swapped_branches),
-        ),
-        _m(
-            "smooth_l1_instead_of_huber",
-            "smooth L1 instead of Huber",
-            "smooth_l1 with β = δ, which is Huber divided by δ.",
-            "Huber = δ · smooth_l1(β = δ): quadratic part ½r², linear part δ(|r| − ½δ).",
-            _smooth_l1_as_huber,
-        ),
-        _m(
-            "huber_instead_of_smooth_l1",
-            "Huber instead of smooth L1",
-            "huber with δ = β, which is β times smooth L1.",
-            "smooth L1 divides the quadratic part by β: ½r²/β for |r| < β, |r| − ½β beyond.",
-            _huber_as_smooth_l1,
-        ),
-        _m(
-            "smooth_l1_missing_beta",
-            "missing /β in smooth L1's quadratic part",
-            "½r² for |r| < β instead of ½r²/β: the pieces no longer meet at |r| = β.",
-            "Divide the quadratic part by β: 0.5 * r**2 / beta.",
-            _residual_variant(_smooth_l1_without_beta),
-        ),
-        # Binary.
-        _m(
-            "sigmoid_before_with_logits",
-            "sigmoid applied before a with-logits loss",
-            "BCEWithLogits(sigmoid(z)): the sigmoid is applied twice, so each sample's loss is "
-            "confined to [log(1+e⁻¹), log(1+e)] ≈ [0.31, 1.31], it can never reach 0, and the "
-            "gradients shrink.",
-            "Pass the raw logits: binary_cross_entropy_with_logits applies the sigmoid itself.",
-            _on_transformed_input(_sigmoid),
-        ),
-        _m(
-            "flipped_labels",
-            "labels flipped",
-            "the loss for target 1 − y: log(1 − p) where the target is 1 and log p where it is 0.",
-            "Pair the target with log p: −[y·log p + (1 − y)·log(1 − p)].",
-            _flipped_labels,
-        ),
-        _m(
-            "bce_on_logits",
-            "logits used as probabilities",
-            "−[y log z + (1 − y) log(1 − z)] on raw logits z: log of a negative number is NaN.",
-            "Turn logits into probabilities first (p = sigmoid(z)), or better, use the stable "
-            "with-logits form: log p = log σ(z), log(1 − p) = log σ(−z).",
-            _bce_formula(lambda logits: logits),
-        ),
-        _m(
-            "unstable_log_sigmoid",
-            "log(0) for large logits: log(sigmoid(z))",
-            "log(sigmoid(z)) and log(1 − sigmoid(z)): sigmoid(±1e4) rounds to exactly 1 or 0, "
-            "and log(0) = −inf.",
-            "Never form sigmoid(z) before the log: use log σ(z) = −softplus(−z) and "
-            "log(1 − σ(z)) = log σ(−z) (torch.nn.functional.logsigmoid), i.e. "
-            "max(z, 0) − z·y + log(1 + exp(−|z|)).",
-            _bce_formula(torch.sigmoid),
-            stability=True,
-        ),
-        _m(
-            "bce_exp_overflow",
-            "exp overflows: log(1 + exp(−z))",
-            "(1 − y)·z + log(1 + exp(−z)): exp(−z) overflows to inf for very negative logits "
-            "(z ≲ −88 in float32), so the loss is inf.",
-            "Pull the large part out of the log: log(1 + exp(−z)) = max(−z, 0) + log(1 + exp(−|z|)), "
-            "i.e. max(z, 0) − z·y + log(1 + exp(−|z|)).",
-            _bce_softplus_overflow,
-            stability=True,
-        ),
-        _m(
-            "soft_targets_as_hard",
-            "soft targets treated as 0",
-            "the loss with every target that is not exactly 1 replaced by 0 (a branch on "
-            "target == 1): a soft target such as 0.7 counts as a negative.",
-            "Use the formula, which is linear in y: −[y·log σ(z) + (1 − y)·log σ(−z)], instead of "
-            "branching on the label.",
-            _soft_targets_as_hard,
-        ),
-        _m(
-            "unclamped_log",
-            "log(0) = −inf: no clamp",
-            "−[y log p + (1 − y) log(1 − p)] with p exactly 0 or 1: log(0) = −inf, and 0·(−inf) is NaN.",
-            "Clamp the logs as torch does: log(p).clamp(min=−100) and log(1 − p).clamp(min=−100); "
-            "better, work with logits and binary_cross_entropy_with_logits.",
-            _bce_formula(lambda probs: probs),
-            stability=True,
-        ),
-        _m(
-            "sigmoid_on_probabilities",
-            "sigmoid applied to probabilities",
-            "BCE(sigmoid(p)): the input is already a probability; squashing it again pulls every "
-            "prediction towards 0.5–0.73.",
-            "Pass the probabilities as they are.",
-            _sigmoid_applied_twice_probs,
-        ),
-        _m(
-            "naive_log_sigmoid",
-            "log(0) for large negative logits",
-            "log(sigmoid(z)), which is log(0) = −inf once sigmoid(z) rounds to 0 (z ≲ −104 in float32).",
-            "Use log σ(z) = min(z, 0) − log(1 + exp(−|z|)): the exponent never exceeds 0.",
-            _unary(lambda z, kw: torch.sigmoid(z).log()),
-            stability=True,
-        ),
-        _m(
-            "sigmoid_sign",
-            "sign flipped in the exponent",
-            "1 / (1 + exp(z)) = σ(−z), the probability of the other class.",
-            "σ(z) = 1 / (1 + exp(−z)).",
-            _unary(lambda z, kw: 1 / (1 + z.exp())),
-        ),
-        # Multi-class.
-        _m(
-            "softmax_twice",
-            "softmax applied twice",
-            "cross-entropy of softmax(z): the logits were already turned into probabilities before a "
-            "loss that applies softmax itself; losses stay near log C and gradients shrink.",
-            "Pass the raw logits (the model's last Linear output) to cross_entropy; no softmax before it.",
-            _on_transformed_input(
-                lambda z: _softmax(z, dim=1) if z.dim() == 2 else _softmax(z, dim=0)
-            ),
-        ),
-        _m(
-            "picks_logit",
-            "picking the logit without normalising",
-            "−z_y, minus the target's raw logit (log-probabilities replaced by logits): it forgets "
-            "log Σ exp z, so it can be negative.",
-            "Turn the logits into log-probabilities first: log p = z − logsumexp(z) "
-            "(torch.log_softmax(z, dim=1)), then pick −log p_y.",
-            _ce_variant(lambda z: z),
-        ),
-        _m(
-            "log_of_logits",
-            "log of the logits",
-            "−log z_y: the log of a raw logit, NaN wherever the logit is negative.",
-            "Logits are not probabilities: use log_softmax(z) to get log-probabilities.",
-            _ce_variant(lambda z: z.log()),
-        ),
-        _m(
-            "no_max_subtraction",
-            "no max-subtraction: exp overflows",
-            "log Σ exp z without subtracting the max: exp(z) overflows to inf for large logits "
-            "(z ≳ 89 in float32), giving inf or NaN.",
-            _LOG_SUM_EXP_FIX,
-            _ce_variant(_naive_log_softmax),
-            stability=True,
-        ),
-        _m(
-            "log_of_softmax",
-            "log(softmax(z)): log(0) for confident logits",
-            "log(softmax(z)): a probability that rounds to 0 gives log(0) = −inf.",
-            "Compute log-probabilities directly: z − logsumexp(z) (torch.log_softmax), "
-            "never log of a softmax.",
-            _ce_variant(lambda z: _softmax(z, dim=-1).log()),
-            stability=True,
-        ),
-        _m(
-            "label_smoothing_c_minus_1",
-            "label smoothing spread over C − 1 classes",
-            "ε/(C − 1) on each wrong class and 1 − ε on the target; torch spreads ε over all C "
-            "classes (ε/C each, the target included, so the target gets 1 − ε + ε/C).",
-            "Mix with the uniform distribution over all C classes: q = (1 − ε)·one_hot + ε/C.",
-            _label_smoothing_over_c_minus_1,
-        ),
-        _m(
-            "label_smoothing_ignored",
-            "label smoothing left out",
-            "plain cross-entropy, as if label_smoothing were 0.",
-            "Mix the target with the uniform distribution: q = (1 − ε)·one_hot + ε/C, "
-            "then loss = −Σ q log p.",
-            _without("label_smoothing", when=lambda eps: float(eps) > 0),
-        ),
-        _m(
-            "weights_in_plain_mean",
-            "class weights in a plain mean",
-            "Σ w_{yᵢ} lᵢ / N: the weighted losses divided by N.",
-            "With class weights the mean is Σ w_{yᵢ} lᵢ / Σ w_{yᵢ}: divide by the sum of the "
-            "weights of the targets, not by N.",
-            _weights_in_plain_mean(lambda z: _log_softmax(z, dim=1)),
-        ),
-        _m(
-            "weights_ignored",
-            "class weights left out",
-            "the unweighted loss.",
-            "Multiply each sample's loss by w_{yᵢ} (weight[target]) and divide by Σ w_{yᵢ}.",
-            _without("weight", when=lambda w: w is not None),
-        ),
-        _m(
-            "one_hot_vs_index",
-            "class indices vs one-hot confusion",
-            "code for one target form run on the other: class indices (an integer tensor of shape "
-            "(N,)) treated like one-hot rows, or one-hot / probability rows (a float tensor of "
-            "shape (N, C)) used as indices.",
-            "Class indices: pick each row's log-probability, log_probs[torch.arange(N), target] "
-            "(or log_probs.gather(1, target.unsqueeze(1))). One-hot or probabilities: "
-            "−(target * log_probs).sum(dim=1). Print target.shape and target.dtype.",
-            _indices_broadcast_as_one_hot(lambda z: _log_softmax(z, dim=1)),
-            recognises_error=_confuses_target_forms,
-        ),
-        _m(
-            "nll_weights_in_plain_mean",
-            "class weights in a plain mean",
-            "Σ w_{yᵢ} lᵢ / N: the weighted losses divided by N.",
-            "With class weights the mean is Σ w_{yᵢ} lᵢ / Σ w_{yᵢ}: divide by the sum of the "
-            "weights of the targets, not by N.",
-            _weights_in_plain_mean(lambda lp: lp),
-        ),
-        _m(
-            "nll_one_hot_vs_index",
-            "class indices vs one-hot confusion",
-            "code for one-hot targets run on class indices (an integer tensor of shape (N,)).",
-            "Pick each row's log-probability: −log_probs[torch.arange(N), target].mean() "
-            "(or log_probs.gather(1, target.unsqueeze(1))). Print target.shape and target.dtype.",
-            _indices_broadcast_as_one_hot(lambda lp: lp),
-            recognises_error=_confuses_target_forms,
-        ),
-        _m(
-            "softmax_wrong_dim",
-            "softmax over the wrong dimension",
-            "softmax along dim 0, across the batch: each column sums to 1 instead of each row.",
-            "Normalise over the classes: dim=1 (or dim=-1) for logits of shape (N, C).",
-            _wrong_dim(lambda z, dim: _softmax(z, dim=dim)),
-        ),
-        _m(
-            "softmax_whole_tensor",
-            "normalised over the whole tensor",
-            "exp(z) / Σ over every entry of the batch: all N·C probabilities sum to 1 together.",
-            "Sum over the class dimension only, keeping it for broadcasting: "
-            "exps / exps.sum(dim=1, keepdim=True).",
-            _whole_tensor_softmax,
-        ),
-        _m(
-            "softmax_no_exp",
-            "normalised without exp",
-            "z / Σ z: the logits divided by their sum, which can be negative or infinite.",
-            "Exponentiate first: exp(z − max z) / Σ exp(z − max z).",
-            _unary(lambda z, kw: z / z.sum(dim=_softmax_dim(kw), keepdim=True)),
-        ),
-        _m(
-            "softmax_overflow",
-            "no max-subtraction: exp overflows",
-            "exp(z) / Σ exp(z) without subtracting the max: exp overflows to inf for large logits "
-            "(z ≳ 89 in float32) and inf/inf is NaN.",
-            "Subtract each row's max first: exp(z − m) / Σ exp(z − m) with m = z.max(dim, keepdim=True) "
-            "(same value, no overflow).",
-            _unary(lambda z, kw: _naive_softmax(z, _softmax_dim(kw))),
-            stability=True,
-        ),
-        _m(
-            "log_softmax_wrong_dim",
-            "log-softmax over the wrong dimension",
-            "log_softmax along dim 0, across the batch, instead of over the classes.",
-            "Use dim=1 (or dim=-1) for logits of shape (N, C).",
-            _wrong_dim(lambda z, dim: _log_softmax(z, dim=dim)),
-        ),
-        _m(
-            "log_softmax_overflow",
-            "no max-subtraction: exp overflows",
-            "z − log Σ exp z without subtracting the max: inf or NaN for large logits.",
-            _LOG_SUM_EXP_FIX,
-            _unary(lambda z, kw: _naive_log_softmax(z, _softmax_dim(kw))),
-            stability=True,
-        ),
-        _m(
-            "log_softmax_log_of_softmax",
-            "log(softmax(z)): log(0) for confident logits",
-            "log(softmax(z)): a probability that rounds to 0 gives log(0) = −inf.",
-            "Compute z − logsumexp(z) directly (keepdim=True so it broadcasts); never log a softmax.",
-            _unary(lambda z, kw: _softmax(z, dim=_softmax_dim(kw)).log()),
-            stability=True,
-        ),
-        _m(
-            "log_softmax_negated",
-            "sign flipped",
-            "−log_softmax(z) = logsumexp(z) − z, the per-class NLL rather than the log-probabilities.",
-            "log_softmax(z) = z − logsumexp(z), which is ≤ 0.",
-            _unary(lambda z, kw: -_log_softmax(z, dim=_softmax_dim(kw))),
-        ),
-        _m(
-            "logsumexp_overflow",
-            "no max-subtraction: exp overflows",
-            "log Σ exp z computed directly: inf for large logits.",
-            _LOG_SUM_EXP_FIX,
-            _unary(lambda z, kw: z.exp().sum(dim=_softmax_dim(kw)).log()),
-            stability=True,
-        ),
-        _m(
-            "logsumexp_max_only",
-            "the max only",
-            "max z, which is only a lower bound of log Σ exp z.",
-            "Add back the rest: m + log Σ exp(z − m).",
-            _unary(lambda z, kw: z.amax(dim=_softmax_dim(kw))),
-        ),
-        _m(
-            "logsumexp_missing_max",
-            "max subtracted but not added back",
-            "log Σ exp(z − m), which is log Σ exp z minus m.",
-            "Add m back after the log: m + log Σ exp(z − m).",
-            _unary(
-                lambda z, kw: _logsumexp(
-                    z - z.amax(dim=_softmax_dim(kw), keepdim=True), dim=_softmax_dim(kw)
-                )
-            ),
-        ),
-        # Focal loss (torchvision's sigmoid_focal_loss).
-        _m(
-            "focal_alpha_wrong_class",
-            "alpha applied to the wrong class",
-            "α on the negatives and 1 − α on the positives: α_t = α·(1 − y) + (1 − α)·y.",
-            "α weights the positive class: α_t = α·y + (1 − α)·(1 − y), so α = 0.25 gives "
-            "positives 0.25 and negatives 0.75.",
-            _focal_variant(_focal_alpha_on_negatives),
-        ),
-        _m(
-            "focal_missing_modulation",
-            "missing (1 − p_t)^γ factor",
-            "α_t · BCE-with-logits: the α-weighted cross-entropy, with no down-weighting of easy "
-            "examples.",
-            "Multiply each element's BCE by (1 − p_t) ** gamma, with p_t = p·y + (1 − p)·(1 − y) "
-            "and p = sigmoid(logits).",
-            _focal_variant(lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * bce),
-        ),
-        _m(
-            "focal_p_instead_of_p_t",
-            "(1 − p)^γ instead of (1 − p_t)^γ",
-            "(1 − p)^γ with p = sigmoid(logits) for every example: right for positives, but a "
-            "negative is down-weighted when the model wrongly calls it positive.",
-            "Use the probability of the true label: p_t = p·y + (1 − p)·(1 − y).",
-            _focal_variant(
-                lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * (1 - p) ** g * bce
-            ),
-        ),
-        _m(
-            "focal_p_t_to_the_gamma",
-            "p_t^γ instead of (1 − p_t)^γ",
-            "p_t^γ · BCE: easy examples (p_t near 1) keep their full weight and hard ones are "
-            "turned down, the opposite of focal loss.",
-            "The factor is (1 − p_t) ** gamma: near 0 when the model is already right.",
-            _focal_variant(
-                lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * _p_t(p, y) ** g * bce
-            ),
-        ),
-        _m(
-            "focal_alpha_ignored",
-            "alpha left out",
-            "(1 − p_t)^γ · BCE without the class weight α_t.",
-            "Multiply by α_t = α·y + (1 − α)·(1 − y) when alpha >= 0 (alpha < 0 turns it off).",
-            _focal_variant(lambda p, y, bce, a, g: None if a < 0 else (1 - _p_t(p, y)) ** g * bce),
-        ),
-        _m(
-            "focal_unstable_log",
-            "log(0) for large logits: log(sigmoid(z))",
-            "the cross-entropy part as −[y log σ(z) + (1 − y) log(1 − σ(z))]: sigmoid(±1e4) rounds "
-            "to exactly 1 or 0, and log(0) = −inf.",
-            "Compute the cross-entropy from the logits: log σ(z) = logsigmoid(z) and "
-            "log(1 − σ(z)) = logsigmoid(−z) (torch.nn.functional.logsigmoid).",
-            _focal_variant(_focal_modulated, per_element_bce=_bce_of_sigmoid),
-            stability=True,
-        ),
-        _m(
-            "reduced_instead_of_none",
-            "reduced to one number",
-            "the mean of the per-element losses, where one loss per element was asked for "
-            "(reduction='none', torchvision's default for focal loss).",
-            "Return the per-element losses, the same shape as the logits: no .mean() or .sum().",
-            _reduced_instead_of_none,
-        ),
-        # Triplet margin loss.
-        _m(
-            "triplet_squared_distance",
-            "squared distance instead of distance",
-            "‖a − p‖² and ‖a − n‖²: squared Euclidean distances, so margin and loss are on "
-            "another scale.",
-            "Take the square root of the summed squares: ((a - p + eps) ** 2).sum(dim=-1).sqrt().",
-            _triplet_variant(lambda x1, x2, eps: ((x1 - x2 + eps) ** 2).sum(dim=-1)),
-        ),
-        _m(
-            "triplet_no_hinge",
-            "hinge without max(0, ·)",
-            "margin + d(a, p) − d(a, n) without clamping at 0: triplets already beyond the margin "
-            "give negative losses and keep pushing.",
-            "Clamp at zero: (margin + d_ap - d_an).clamp(min=0) (or torch.relu).",
-            _triplet_variant(_euclidean, hinge=False),
-        ),
-        _m(
-            "triplet_swapped",
-            "positive and negative swapped",
-            "max(0, margin + d(a, n) − d(a, p)): it pulls the negative in and pushes the positive "
-            "away.",
-            "The positive's distance is added, the negative's subtracted: margin + d(a, p) − d(a, n).",
-            _triplet_swapped,
-        ),
-        _m(
-            "triplet_distance_over_batch",
-            "distance over the batch dimension",
-            "norms along dim 0 (across the N triplets) instead of along the embedding dimension.",
-            "Sum over the last dimension, one distance per row: .sum(dim=-1).",
-            _triplet_variant(_euclidean_over_batch),
-        ),
-        _m(
-            "triplet_l1_distance",
-            "L1 distance instead of Euclidean",
-            "Σ |a − p|, the Manhattan distance (p = 1), instead of the Euclidean one.",
-            "Square, sum over the last dimension, then take the square root.",
-            _triplet_with(p=1),
-        ),
-        _m(
-            "triplet_no_eps_norm",
-            "distance without torch's eps",
-            "‖a − p‖ instead of ‖a − p + eps‖: where the anchor equals the positive, norm() "
-            "gives the gradient 0 and the anchor stops moving.",
-            "Add eps (1e-6) to every component of the difference, as torch does: "
-            "((a - p + eps) ** 2).sum(dim=-1).sqrt().",
-            _triplet_with(eps=0.0),
-        ),
-        _m(
-            "triplet_no_eps_sqrt",
-            "distance without torch's eps",
-            "sqrt(Σ (a − p)²) instead of ‖a − p + eps‖: where the anchor equals the positive the "
-            "square root's slope is infinite, and the gradient is NaN.",
-            "Add eps (1e-6) to every component of the difference, as torch does: "
-            "((a - p + eps) ** 2).sum(dim=-1).sqrt().",
-            _triplet_variant(lambda x1, x2, eps: ((x1 - x2) ** 2).sum(dim=-1).sqrt()),
-        ),
-    )
-}
-"""Every known mistake, by key."""
+_SHARED_MISTAKES = (
+    _m(
+        "sum_instead_of_mean",
+        "sum instead of mean (missing 1/N)",
+        "Σ lᵢ: the per-element losses added up, N times the mean.",
+        "Divide by the number of elements: use .mean() rather than .sum() "
+        "(or divide the sum by target.numel()).",
+        _sum_instead_of_mean,
+    ),
+    _m(
+        "mean_instead_of_sum",
+        "mean instead of sum",
+        "the mean of the per-element losses, the sum divided by N.",
+        "This exercise asks for the sum: use .sum() rather than .mean().",
+        _mean_instead_of_sum,
+    ),
+    _m(
+        "no_reduction",
+        "not reduced to one number",
+        "the per-element losses, one value per element, instead of a single number.",
+        "Reduce them: return their mean, e.g. loss.mean() (a 0-d tensor).",
+        _no_reduction,
+    ),
+    _m(
+        "missing_minus",
+        "missing minus sign",
+        "the negative of the expected value: Σ log p rather than −Σ log p.",
+        "A log-probability is ≤ 0, so the loss is minus it: put a minus sign in front "
+        "(−log p), and check it with a loss that must come out positive.",
+        _negated,
+    ),
+)
+"""The reduction and the sign: every loss can get them wrong."""
+
+_REGRESSION_MISTAKES = (
+    _m(
+        "missing_square",
+        "missing square",
+        "mean(ŷ − y), the mean signed difference: positive and negative errors cancel.",
+        "Square each difference before averaging: ((pred − target) ** 2).mean().",
+        _residual_variant(lambda r, kw: r),
+    ),
+    _m(
+        "mae_instead_of_mse",
+        "absolute value instead of square (this is the MAE)",
+        "mean |ŷ − y|, the mean absolute error (L1 loss), not the mean squared error.",
+        "Square each difference: ((pred − target) ** 2).mean().",
+        _residual_variant(lambda r, kw: r.abs()),
+    ),
+    _m(
+        "rmse_instead_of_mse",
+        "root of the mean (this is the RMSE)",
+        "√mean((ŷ − y)²), the root-mean-square error.",
+        "Drop the square root: the MSE is the mean of the squared differences.",
+        _root_of_mean,
+    ),
+    _m(
+        "half_mse",
+        "a factor ½ too many",
+        "½·mean((ŷ − y)²): the ½ some textbooks put in front to simplify the gradient.",
+        "torch's mse_loss has no ½: return ((pred − target) ** 2).mean().",
+        _halved,
+    ),
+    _m(
+        "pairwise_broadcast",
+        "(N, 1) vs (N,) broadcast",
+        "the loss over all N×N pairs (predᵢ, targetⱼ): a column (N, 1) minus a vector (N,) "
+        "broadcasts to (N, N).",
+        "Make the shapes equal before subtracting: pred.squeeze(-1) (or target.unsqueeze(-1)); "
+        "print pred.shape and target.shape to see them.",
+        _pairwise_broadcast,
+    ),
+    _m(
+        "missing_abs",
+        "missing absolute value",
+        "mean(ŷ − y), the mean signed difference: positive and negative errors cancel.",
+        "Take the absolute value of each difference: (pred − target).abs().mean().",
+        _residual_variant(lambda r, kw: r),
+    ),
+    _m(
+        "mse_instead_of_mae",
+        "square instead of absolute value (this is the MSE)",
+        "mean((ŷ − y)²), the mean squared error, not the mean absolute error.",
+        "Use the absolute value, not the square: (pred − target).abs().mean().",
+        _residual_variant(lambda r, kw: r**2),
+    ),
+    _m(
+        "huber_missing_half",
+        "missing ½ in Huber's quadratic part",
+        "(ŷ − y)² where |ŷ − y| ≤ δ, instead of ½(ŷ − y)²: the two pieces no longer meet at |r| = δ.",
+        "Use ½·r² for |r| ≤ δ and δ·(|r| − ½δ) beyond.",
+        _residual_variant(lambda r, kw: _huber_terms(r, _delta(kw, "delta"), half=1.0)),
+    ),
+    _m(
+        "huber_missing_offset",
+        "missing −½δ in Huber's linear part",
+        "δ·|ŷ − y| where |ŷ − y| > δ, instead of δ·(|ŷ − y| − ½δ): the loss jumps at |r| = δ.",
+        "Use δ·(|r| − ½δ) for |r| > δ, so both pieces equal ½δ² at |r| = δ.",
+        _residual_variant(lambda r, kw: _huber_terms(r, _delta(kw, "delta"), linear_offset=False)),
+    ),
+    _m(
+        "huber_swapped_branches",
+        "Huber's two pieces swapped",
+        "the linear piece for small residuals and the quadratic piece for large ones.",
+        "Quadratic where |r| ≤ δ (small errors), linear where |r| > δ (outliers).",
+        _residual_variant(_swapped_branches),
+    ),
+    _m(
+        "smooth_l1_instead_of_huber",
+        "smooth L1 instead of Huber",
+        "smooth_l1 with β = δ, which is Huber divided by δ.",
+        "Huber = δ · smooth_l1(β = δ): quadratic part ½r², linear part δ(|r| − ½δ).",
+        _smooth_l1_as_huber,
+    ),
+    _m(
+        "huber_instead_of_smooth_l1",
+        "Huber instead of smooth L1",
+        "huber with δ = β, which is β times smooth L1.",
+        "smooth L1 divides the quadratic part by β: ½r²/β for |r| < β, |r| − ½β beyond.",
+        _huber_as_smooth_l1,
+    ),
+    _m(
+        "smooth_l1_missing_beta",
+        "missing /β in smooth L1's quadratic part",
+        "½r² for |r| < β instead of ½r²/β: the pieces no longer meet at |r| = β.",
+        "Divide the quadratic part by β: 0.5 * r**2 / beta.",
+        _residual_variant(_smooth_l1_without_beta),
+    ),
+)
+"""MSE, MAE, Huber and Smooth L1."""
+
+_BINARY_MISTAKES = (
+    _m(
+        "sigmoid_before_with_logits",
+        "sigmoid applied before a with-logits loss",
+        "BCEWithLogits(sigmoid(z)): the sigmoid is applied twice, so each sample's loss is "
+        "confined to [log(1+e⁻¹), log(1+e)] ≈ [0.31, 1.31], it can never reach 0, and the "
+        "gradients shrink.",
+        "Pass the raw logits: binary_cross_entropy_with_logits applies the sigmoid itself.",
+        _on_transformed_input(_sigmoid),
+    ),
+    _m(
+        "flipped_labels",
+        "labels flipped",
+        "the loss for target 1 − y: log(1 − p) where the target is 1 and log p where it is 0.",
+        "Pair the target with log p: −[y·log p + (1 − y)·log(1 − p)].",
+        _flipped_labels,
+    ),
+    _m(
+        "bce_on_logits",
+        "logits used as probabilities",
+        "−[y log z + (1 − y) log(1 − z)] on raw logits z: log of a negative number is NaN.",
+        "Turn logits into probabilities first (p = sigmoid(z)), or better, use the stable "
+        "with-logits form: log p = log σ(z), log(1 − p) = log σ(−z).",
+        _bce_formula(lambda logits: logits),
+    ),
+    _m(
+        "unstable_log_sigmoid",
+        "log(0) for large logits: log(sigmoid(z))",
+        "log(sigmoid(z)) and log(1 − sigmoid(z)): sigmoid(±1e4) rounds to exactly 1 or 0, "
+        "and log(0) = −inf.",
+        "Never form sigmoid(z) before the log: use log σ(z) = −softplus(−z) and "
+        "log(1 − σ(z)) = log σ(−z) (torch.nn.functional.logsigmoid), i.e. "
+        "max(z, 0) − z·y + log(1 + exp(−|z|)).",
+        _bce_formula(torch.sigmoid),
+        stability=True,
+    ),
+    _m(
+        "bce_exp_overflow",
+        "exp overflows: log(1 + exp(−z))",
+        "(1 − y)·z + log(1 + exp(−z)): exp(−z) overflows to inf for very negative logits "
+        "(z ≲ −88 in float32), so the loss is inf.",
+        "Pull the large part out of the log: log(1 + exp(−z)) = max(−z, 0) + log(1 + exp(−|z|)), "
+        "i.e. max(z, 0) − z·y + log(1 + exp(−|z|)).",
+        _bce_softplus_overflow,
+        stability=True,
+    ),
+    _m(
+        "soft_targets_as_hard",
+        "soft targets treated as 0",
+        "the loss with every target that is not exactly 1 replaced by 0 (a branch on "
+        "target == 1): a soft target such as 0.7 counts as a negative.",
+        "Use the formula, which is linear in y: −[y·log σ(z) + (1 − y)·log σ(−z)], instead of "
+        "branching on the label.",
+        _soft_targets_as_hard,
+    ),
+    _m(
+        "unclamped_log",
+        "log(0) = −inf: no clamp",
+        "−[y log p + (1 − y) log(1 − p)] with p exactly 0 or 1: log(0) = −inf, and 0·(−inf) is NaN.",
+        "Clamp the logs as torch does: log(p).clamp(min=−100) and log(1 − p).clamp(min=−100); "
+        "better, work with logits and binary_cross_entropy_with_logits.",
+        _bce_formula(lambda probs: probs),
+        stability=True,
+    ),
+    _m(
+        "sigmoid_on_probabilities",
+        "sigmoid applied to probabilities",
+        "BCE(sigmoid(p)): the input is already a probability; squashing it again pulls every "
+        "prediction towards 0.5–0.73.",
+        "Pass the probabilities as they are.",
+        _sigmoid_applied_twice_probs,
+    ),
+    _m(
+        "naive_log_sigmoid",
+        "log(0) for large negative logits",
+        "log(sigmoid(z)), which is log(0) = −inf once sigmoid(z) rounds to 0 (z ≲ −104 in float32).",
+        "Use log σ(z) = min(z, 0) − log(1 + exp(−|z|)): the exponent never exceeds 0.",
+        _unary(lambda z, kw: torch.sigmoid(z).log()),
+        stability=True,
+    ),
+    _m(
+        "sigmoid_sign",
+        "sign flipped in the exponent",
+        "1 / (1 + exp(z)) = σ(−z), the probability of the other class.",
+        "σ(z) = 1 / (1 + exp(−z)).",
+        _unary(lambda z, kw: 1 / (1 + z.exp())),
+    ),
+)
+"""Sigmoid, binary cross-entropy and its with-logits form."""
+
+_MULTICLASS_MISTAKES = (
+    _m(
+        "softmax_twice",
+        "softmax applied twice",
+        "cross-entropy of softmax(z): the logits were already turned into probabilities before a "
+        "loss that applies softmax itself; losses stay near log C and gradients shrink.",
+        "Pass the raw logits (the model's last Linear output) to cross_entropy; no softmax before it.",
+        _on_transformed_input(lambda z: _softmax(z, dim=1) if z.dim() == 2 else _softmax(z, dim=0)),
+    ),
+    _m(
+        "picks_logit",
+        "picking the logit without normalising",
+        "−z_y, minus the target's raw logit (log-probabilities replaced by logits): it forgets "
+        "log Σ exp z, so it can be negative.",
+        "Turn the logits into log-probabilities first: log p = z − logsumexp(z) "
+        "(torch.log_softmax(z, dim=1)), then pick −log p_y.",
+        _ce_variant(lambda z: z),
+    ),
+    _m(
+        "log_of_logits",
+        "log of the logits",
+        "−log z_y: the log of a raw logit, NaN wherever the logit is negative.",
+        "Logits are not probabilities: use log_softmax(z) to get log-probabilities.",
+        _ce_variant(lambda z: z.log()),
+    ),
+    _m(
+        "no_max_subtraction",
+        "no max-subtraction: exp overflows",
+        "log Σ exp z without subtracting the max: exp(z) overflows to inf for large logits "
+        "(z ≳ 89 in float32), giving inf or NaN.",
+        _LOG_SUM_EXP_FIX,
+        _ce_variant(_naive_log_softmax),
+        stability=True,
+    ),
+    _m(
+        "log_of_softmax",
+        "log(softmax(z)): log(0) for confident logits",
+        "log(softmax(z)): a probability that rounds to 0 gives log(0) = −inf.",
+        "Compute log-probabilities directly: z − logsumexp(z) (torch.log_softmax), "
+        "never log of a softmax.",
+        _ce_variant(lambda z: _softmax(z, dim=-1).log()),
+        stability=True,
+    ),
+    _m(
+        "label_smoothing_c_minus_1",
+        "label smoothing spread over C − 1 classes",
+        "ε/(C − 1) on each wrong class and 1 − ε on the target; torch spreads ε over all C "
+        "classes (ε/C each, the target included, so the target gets 1 − ε + ε/C).",
+        "Mix with the uniform distribution over all C classes: q = (1 − ε)·one_hot + ε/C.",
+        _label_smoothing_over_c_minus_1,
+    ),
+    _m(
+        "label_smoothing_ignored",
+        "label smoothing left out",
+        "plain cross-entropy, as if label_smoothing were 0.",
+        "Mix the target with the uniform distribution: q = (1 − ε)·one_hot + ε/C, "
+        "then loss = −Σ q log p.",
+        _without("label_smoothing", when=lambda eps: float(eps) > 0),
+    ),
+    _m(
+        "weights_in_plain_mean",
+        "class weights in a plain mean",
+        "Σ w_{yᵢ} lᵢ / N: the weighted losses divided by N.",
+        "With class weights the mean is Σ w_{yᵢ} lᵢ / Σ w_{yᵢ}: divide by the sum of the "
+        "weights of the targets, not by N.",
+        _weights_in_plain_mean(lambda z: _log_softmax(z, dim=1)),
+    ),
+    _m(
+        "weights_ignored",
+        "class weights left out",
+        "the unweighted loss.",
+        "Multiply each sample's loss by w_{yᵢ} (weight[target]) and divide by Σ w_{yᵢ}.",
+        _without("weight", when=lambda w: w is not None),
+    ),
+    _m(
+        "one_hot_vs_index",
+        "class indices vs one-hot confusion",
+        "code for one target form run on the other: class indices (an integer tensor of shape "
+        "(N,)) treated like one-hot rows, or one-hot / probability rows (a float tensor of "
+        "shape (N, C)) used as indices.",
+        "Class indices: pick each row's log-probability, log_probs[torch.arange(N), target] "
+        "(or log_probs.gather(1, target.unsqueeze(1))). One-hot or probabilities: "
+        "−(target * log_probs).sum(dim=1). Print target.shape and target.dtype.",
+        _indices_broadcast_as_one_hot(lambda z: _log_softmax(z, dim=1)),
+        recognises_error=_confuses_target_forms,
+    ),
+    _m(
+        "nll_weights_in_plain_mean",
+        "class weights in a plain mean",
+        "Σ w_{yᵢ} lᵢ / N: the weighted losses divided by N.",
+        "With class weights the mean is Σ w_{yᵢ} lᵢ / Σ w_{yᵢ}: divide by the sum of the "
+        "weights of the targets, not by N.",
+        _weights_in_plain_mean(lambda lp: lp),
+    ),
+    _m(
+        "nll_one_hot_vs_index",
+        "class indices vs one-hot confusion",
+        "code for one-hot targets run on class indices (an integer tensor of shape (N,)).",
+        "Pick each row's log-probability: −log_probs[torch.arange(N), target].mean() "
+        "(or log_probs.gather(1, target.unsqueeze(1))). Print target.shape and target.dtype.",
+        _indices_broadcast_as_one_hot(lambda lp: lp),
+        recognises_error=_confuses_target_forms,
+    ),
+    _m(
+        "softmax_wrong_dim",
+        "softmax over the wrong dimension",
+        "softmax along dim 0, across the batch: each column sums to 1 instead of each row.",
+        "Normalise over the classes: dim=1 (or dim=-1) for logits of shape (N, C).",
+        _wrong_dim(lambda z, dim: _softmax(z, dim=dim)),
+    ),
+    _m(
+        "softmax_whole_tensor",
+        "normalised over the whole tensor",
+        "exp(z) / Σ over every entry of the batch: all N·C probabilities sum to 1 together.",
+        "Sum over the class dimension only, keeping it for broadcasting: "
+        "exps / exps.sum(dim=1, keepdim=True).",
+        _whole_tensor_softmax,
+    ),
+    _m(
+        "softmax_no_exp",
+        "normalised without exp",
+        "z / Σ z: the logits divided by their sum, which can be negative or infinite.",
+        "Exponentiate first: exp(z − max z) / Σ exp(z − max z).",
+        _unary(lambda z, kw: z / z.sum(dim=_softmax_dim(kw), keepdim=True)),
+    ),
+    _m(
+        "softmax_overflow",
+        "no max-subtraction: exp overflows",
+        "exp(z) / Σ exp(z) without subtracting the max: exp overflows to inf for large logits "
+        "(z ≳ 89 in float32) and inf/inf is NaN.",
+        "Subtract each row's max first: exp(z − m) / Σ exp(z − m) with m = z.max(dim, keepdim=True) "
+        "(same value, no overflow).",
+        _unary(lambda z, kw: _naive_softmax(z, _softmax_dim(kw))),
+        stability=True,
+    ),
+    _m(
+        "log_softmax_wrong_dim",
+        "log-softmax over the wrong dimension",
+        "log_softmax along dim 0, across the batch, instead of over the classes.",
+        "Use dim=1 (or dim=-1) for logits of shape (N, C).",
+        _wrong_dim(lambda z, dim: _log_softmax(z, dim=dim)),
+    ),
+    _m(
+        "log_softmax_overflow",
+        "no max-subtraction: exp overflows",
+        "z − log Σ exp z without subtracting the max: inf or NaN for large logits.",
+        _LOG_SUM_EXP_FIX,
+        _unary(lambda z, kw: _naive_log_softmax(z, _softmax_dim(kw))),
+        stability=True,
+    ),
+    _m(
+        "log_softmax_log_of_softmax",
+        "log(softmax(z)): log(0) for confident logits",
+        "log(softmax(z)): a probability that rounds to 0 gives log(0) = −inf.",
+        "Compute z − logsumexp(z) directly (keepdim=True so it broadcasts); never log a softmax.",
+        _unary(lambda z, kw: _softmax(z, dim=_softmax_dim(kw)).log()),
+        stability=True,
+    ),
+    _m(
+        "log_softmax_negated",
+        "sign flipped",
+        "−log_softmax(z) = logsumexp(z) − z, the per-class NLL rather than the log-probabilities.",
+        "log_softmax(z) = z − logsumexp(z), which is ≤ 0.",
+        _unary(lambda z, kw: -_log_softmax(z, dim=_softmax_dim(kw))),
+    ),
+    _m(
+        "logsumexp_overflow",
+        "no max-subtraction: exp overflows",
+        "log Σ exp z computed directly: inf for large logits.",
+        _LOG_SUM_EXP_FIX,
+        _unary(lambda z, kw: z.exp().sum(dim=_softmax_dim(kw)).log()),
+        stability=True,
+    ),
+    _m(
+        "logsumexp_max_only",
+        "the max only",
+        "max z, which is only a lower bound of log Σ exp z.",
+        "Add back the rest: m + log Σ exp(z − m).",
+        _unary(lambda z, kw: z.amax(dim=_softmax_dim(kw))),
+    ),
+    _m(
+        "logsumexp_missing_max",
+        "max subtracted but not added back",
+        "log Σ exp(z − m), which is log Σ exp z minus m.",
+        "Add m back after the log: m + log Σ exp(z − m).",
+        _unary(
+            lambda z, kw: _logsumexp(
+                z - z.amax(dim=_softmax_dim(kw), keepdim=True), dim=_softmax_dim(kw)
+            )
+        ),
+    ),
+)
+"""Softmax, log-softmax, logsumexp, cross-entropy and NLL."""
+
+_FOCAL_MISTAKES = (
+    _m(
+        "focal_alpha_wrong_class",
+        "alpha applied to the wrong class",
+        "α on the negatives and 1 − α on the positives: α_t = α·(1 − y) + (1 − α)·y.",
+        "α weights the positive class: α_t = α·y + (1 − α)·(1 − y), so α = 0.25 gives "
+        "positives 0.25 and negatives 0.75.",
+        _focal_variant(_focal_alpha_on_negatives),
+    ),
+    _m(
+        "focal_missing_modulation",
+        "missing (1 − p_t)^γ factor",
+        "α_t · BCE-with-logits: the α-weighted cross-entropy, with no down-weighting of easy "
+        "examples.",
+        "Multiply each element's BCE by (1 − p_t) ** gamma, with p_t = p·y + (1 − p)·(1 − y) "
+        "and p = sigmoid(logits).",
+        _focal_variant(lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * bce),
+    ),
+    _m(
+        "focal_p_instead_of_p_t",
+        "(1 − p)^γ instead of (1 − p_t)^γ",
+        "(1 − p)^γ with p = sigmoid(logits) for every example: right for positives, but a "
+        "negative is down-weighted when the model wrongly calls it positive.",
+        "Use the probability of the true label: p_t = p·y + (1 − p)·(1 − y).",
+        _focal_variant(
+            lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * (1 - p) ** g * bce
+        ),
+    ),
+    _m(
+        "focal_p_t_to_the_gamma",
+        "p_t^γ instead of (1 − p_t)^γ",
+        "p_t^γ · BCE: easy examples (p_t near 1) keep their full weight and hard ones are "
+        "turned down, the opposite of focal loss.",
+        "The factor is (1 − p_t) ** gamma: near 0 when the model is already right.",
+        _focal_variant(
+            lambda p, y, bce, a, g: None if g == 0 else _alpha_t(y, a) * _p_t(p, y) ** g * bce
+        ),
+    ),
+    _m(
+        "focal_alpha_ignored",
+        "alpha left out",
+        "(1 − p_t)^γ · BCE without the class weight α_t.",
+        "Multiply by α_t = α·y + (1 − α)·(1 − y) when alpha >= 0 (alpha < 0 turns it off).",
+        _focal_variant(lambda p, y, bce, a, g: None if a < 0 else (1 - _p_t(p, y)) ** g * bce),
+    ),
+    _m(
+        "focal_unstable_log",
+        "log(0) for large logits: log(sigmoid(z))",
+        "the cross-entropy part as −[y log σ(z) + (1 − y) log(1 − σ(z))]: sigmoid(±1e4) rounds "
+        "to exactly 1 or 0, and log(0) = −inf.",
+        "Compute the cross-entropy from the logits: log σ(z) = logsigmoid(z) and "
+        "log(1 − σ(z)) = logsigmoid(−z) (torch.nn.functional.logsigmoid).",
+        _focal_variant(_focal_modulated, per_element_bce=_bce_of_sigmoid),
+        stability=True,
+    ),
+    _m(
+        "reduced_instead_of_none",
+        "reduced to one number",
+        "the mean of the per-element losses, where one loss per element was asked for "
+        "(reduction='none', torchvision's default for focal loss).",
+        "Return the per-element losses, the same shape as the logits: no .mean() or .sum().",
+        _reduced_instead_of_none,
+    ),
+)
+"""Focal loss (torchvision's sigmoid_focal_loss)."""
+
+_TRIPLET_MISTAKES = (
+    _m(
+        "triplet_squared_distance",
+        "squared distance instead of distance",
+        "‖a − p‖² and ‖a − n‖²: squared Euclidean distances, so margin and loss are on "
+        "another scale.",
+        "Take the square root of the summed squares: ((a - p + eps) ** 2).sum(dim=-1).sqrt().",
+        _triplet_variant(lambda x1, x2, eps: ((x1 - x2 + eps) ** 2).sum(dim=-1)),
+    ),
+    _m(
+        "triplet_no_hinge",
+        "hinge without max(0, ·)",
+        "margin + d(a, p) − d(a, n) without clamping at 0: triplets already beyond the margin "
+        "give negative losses and keep pushing.",
+        "Clamp at zero: (margin + d_ap - d_an).clamp(min=0) (or torch.relu).",
+        _triplet_variant(_euclidean, hinge=False),
+    ),
+    _m(
+        "triplet_swapped",
+        "positive and negative swapped",
+        "max(0, margin + d(a, n) − d(a, p)): it pulls the negative in and pushes the positive "
+        "away.",
+        "The positive's distance is added, the negative's subtracted: margin + d(a, p) − d(a, n).",
+        _triplet_swapped,
+    ),
+    _m(
+        "triplet_distance_over_batch",
+        "distance over the batch dimension",
+        "norms along dim 0 (across the N triplets) instead of along the embedding dimension.",
+        "Sum over the last dimension, one distance per row: .sum(dim=-1).",
+        _triplet_variant(_euclidean_over_batch),
+    ),
+    _m(
+        "triplet_l1_distance",
+        "L1 distance instead of Euclidean",
+        "Σ |a − p|, the Manhattan distance (p = 1), instead of the Euclidean one.",
+        "Square, sum over the last dimension, then take the square root.",
+        _triplet_with(p=1),
+    ),
+    _m(
+        "triplet_no_eps_norm",
+        "distance without torch's eps",
+        "‖a − p‖ instead of ‖a − p + eps‖: where the anchor equals the positive, norm() "
+        "gives the gradient 0 and the anchor stops moving.",
+        "Add eps (1e-6) to every component of the difference, as torch does: "
+        "((a - p + eps) ** 2).sum(dim=-1).sqrt().",
+        _triplet_with(eps=0.0),
+    ),
+    _m(
+        "triplet_no_eps_sqrt",
+        "distance without torch's eps",
+        "sqrt(Σ (a − p)²) instead of ‖a − p + eps‖: where the anchor equals the positive the "
+        "square root's slope is infinite, and the gradient is NaN.",
+        "Add eps (1e-6) to every component of the difference, as torch does: "
+        "((a - p + eps) ** 2).sum(dim=-1).sqrt().",
+        _triplet_variant(lambda x1, x2, eps: ((x1 - x2) ** 2).sum(dim=-1).sqrt()),
+    ),
+)
+"""Triplet margin loss."""
+
+
+def _catalogue(*families: tuple[Mistake, ...]) -> dict[str, Mistake]:
+    """One dict of every mistake, by key; a key used twice is a bug in the catalogue."""
+    catalogue: dict[str, Mistake] = {}
+    for mistake in (m for family in families for m in family):
+        if mistake.key in catalogue:
+            raise ValueError(f"two mistakes share the key {mistake.key!r}")
+        catalogue[mistake.key] = mistake
+    return catalogue
+
+
+MISTAKES: dict[str, Mistake] = _catalogue(
+    _SHARED_MISTAKES,
+    _REGRESSION_MISTAKES,
+    _BINARY_MISTAKES,
+    _MULTICLASS_MISTAKES,
+    _FOCAL_MISTAKES,
+    _TRIPLET_MISTAKES,
+    _TRAINING_MISTAKES,
+)
+"""Every known mistake, by key: one catalogue, one family of mistakes after another."""
 
 _LOSS_SHARED = ("sum_instead_of_mean", "mean_instead_of_sum", "no_reduction")
 
@@ -1439,19 +1549,32 @@ REFERENCES: dict[str, Reference] = {
 }
 """Every reference the checks know by name."""
 
+_ACTIVATION_ALIASES = {"logsigmoid": "log_sigmoid"}
+"""torch's spelling of an activation the checks know by lossbook's name."""
+
 ALIASES = {
-    "mse": "mse_loss",
-    "l1": "l1_loss",
-    "mae": "l1_loss",
-    "huber": "huber_loss",
-    "smooth_l1": "smooth_l1_loss",
-    "bce": "binary_cross_entropy",
-    "bce_with_logits": "binary_cross_entropy_with_logits",
-    "ce": "cross_entropy",
-    "nll": "nll_loss",
-    "logsigmoid": "log_sigmoid",
-}
-"""Short names accepted for references."""
+    alias: loss.name
+    for loss in _REGISTERED_LOSSES
+    if loss.name in REFERENCES
+    for alias in loss.aliases
+} | _ACTIVATION_ALIASES
+"""Short names accepted for references: the registry's aliases of each loss (``"mse"``,
+``"mae"``, ``"ce"``, ``"CrossEntropyLoss"``...), and torch's ``"logsigmoid"``. Any spelling
+:func:`lossbook.losses.registry.spec` understands is accepted too."""
+
+
+def _reference_name(text: str) -> str | None:
+    """The name of the reference ``text`` stands for, or ``None``."""
+    if text in REFERENCES:
+        return text
+    if text in ALIASES:
+        return ALIASES[text]
+    try:
+        name = loss_spec(text).name
+    except UnknownLossError:
+        return None
+    return name if name in REFERENCES else None
+
 
 _ORIGINAL_FUNCTIONS = {id(r.fn): r.name for r in REFERENCES.values()}
 _TORCH_FUNCTIONS = {
@@ -1477,8 +1600,8 @@ def resolve_reference(reference: str | Callable[..., torch.Tensor]) -> Reference
         ValueError: for an unknown name (a bug in the test cell, not the learner's).
     """
     if isinstance(reference, str):
-        name = ALIASES.get(reference, reference)
-        if name not in REFERENCES:
+        name = _reference_name(reference)
+        if name is None:
             known = ", ".join(sorted(REFERENCES))
             raise ValueError(f"unknown reference {reference!r}; known: {known}.")
         return REFERENCES[name]

@@ -25,6 +25,16 @@ same process that finds that state through the wrapper's closure can forge a sea
 raises the bar from "rebind a name" to "reverse-engineer the grader"; the batch command also
 flags such code for a human. Outside a grading run (no key file) :func:`install` only imports
 the checks.
+
+A check that fails (raises :class:`~lossbook.checks.errors.GradingError`) displays a sealed
+*finding* instead (MIME type :data:`FINDING_MIME`): which check, the named mistake it matched (its
+stable key, or ``"unrecognised"``), and expected vs got on the smallest failing case, taken from the
+error's fields, authenticated by ``HMAC(key, session:n:line:body)``. The grader
+(:class:`lossbook.grader.preprocessors.RecordFindings`) verifies it, adds the exercise (it knows
+which test cell showed it) and keeps it in the graded notebook's metadata; a record a learner's
+code displays, alters or replays fails verification, is ignored and flagged. Only the outermost
+check call reports: a check a learner's function calls from inside a check neither seals nor
+records anything. A finding never holds source code, so nothing of a hidden test leaks.
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ import functools
 import hmac
 import importlib
 import itertools
+import json
+import math
 import os
 import secrets
 import signal
@@ -41,12 +53,79 @@ from collections.abc import Callable
 from typing import Any
 
 MIME = "application/vnd.lossbook.seal+json"
+FINDING_MIME = "application/vnd.lossbook.finding+json"
 KEY_FILE_VARIABLE = "LOSSBOOK_SEAL_FILE"
+UNRECOGNISED = "unrecognised"
+MAX_VALUES = 64
+"""Numbers kept of an expected or got value (flattened): enough to tell a factor or a sign."""
+MAX_TEXT = 300
 
 
 def payload(session: str, number: int, line: int) -> bytes:
     """The bytes a seal authenticates; the grader rebuilds them to check one."""
     return f"{session}:{number}:{line}".encode()
+
+
+def finding_payload(session: str, number: int, line: int, body: dict) -> bytes:
+    """The bytes a finding authenticates: its place in the run and its body, canonical JSON.
+
+    Example:
+        >>> finding_payload("s", 3, 2, {"got": 2.0, "check": "check_close"})
+        b's:3:2:{"check":"check_close","got":2.0}'
+    """
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return f"{session}:{number}:{line}:".encode() + text.encode()
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON the grader can store: numbers (inf/NaN as strings), flat lists, short text.
+
+    Tensors and nested sequences are flattened to at most :data:`MAX_VALUES` numbers.
+
+    Example:
+        >>> plain([[1, 2], [3, float("nan")]])
+        [1.0, 2.0, 3.0, 'nan']
+        >>> plain(None), plain(True), plain(float("-inf"))
+        (None, True, '-inf')
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        number = float(value)
+        return number if math.isfinite(number) else str(number)
+    if hasattr(value, "detach") and hasattr(value, "tolist"):
+        value = value.detach().tolist()
+    if isinstance(value, list | tuple):
+        flat: list = []
+        stack = [iter(value)]
+        while stack and len(flat) < MAX_VALUES:
+            item = next(stack[-1], _END)
+            if item is _END:
+                stack.pop()
+            elif isinstance(item, list | tuple):
+                stack.append(iter(item))
+            else:
+                flat.append(plain(item))
+        return flat
+    return str(value)[:MAX_TEXT]
+
+
+_END = object()
+
+
+def finding_body(check_name: str, error: BaseException) -> dict:
+    """What a failed check found, from the fields of its ``GradingError`` (no source code)."""
+    mistake = getattr(error, "mistake", None)
+    key = getattr(mistake, "key", None)
+    case = getattr(error, "case", None)
+    return {
+        "check": str(getattr(error, "check", None) or check_name)[:MAX_TEXT],
+        "mistake": str(key)[:MAX_TEXT] if key else UNRECOGNISED,
+        "mistake_name": str(getattr(mistake, "name", ""))[:MAX_TEXT],
+        "case": None if case is None else str(case)[:MAX_TEXT],
+        "expected": plain(getattr(error, "expected", None)),
+        "got": plain(getattr(error, "got", None)),
+    }
 
 
 def install() -> list[str]:
@@ -81,18 +160,39 @@ def install() -> list[str]:
             },
         )
 
-    import lossbook.checks as grading
-    import lossbook.checks.checks as checks
+    def emit_finding(line: int, check_name: str, error: BaseException) -> None:
+        number = next(counter)
+        body = finding_body(check_name, error)
+        tag = mac.copy()
+        tag.update(finding_payload(session, number, line, body))
+        publish_display_data(
+            {
+                FINDING_MIME: {
+                    "session": session,
+                    "n": number,
+                    "line": line,
+                    "body": body,
+                    "mac": tag.hexdigest(),
+                },
+                "text/plain": "lossbook check failed",
+            },
+        )
 
+    import lossbook.checks as grading
+    from lossbook.checks.errors import GradingError
+
+    reporter = _Reporter(emit, emit_finding, GradingError, sys._getframe)
     sealed_names = []
     for name in grading.__all__:
         original = getattr(grading, name)
         if not name.startswith("check_") or not callable(original):
             continue
-        sealed = _sealed(original, emit, sys._getframe)
+        sealed = reporter.seal(name, original)
         setattr(grading, name, sealed)
-        if getattr(checks, name, None) is original:
-            setattr(checks, name, sealed)
+        # Also where the check is defined, so that a module's own calls go through the seal.
+        home = sys.modules.get(getattr(original, "__module__", ""), None)
+        if home is not None and getattr(home, name, None) is original:
+            setattr(home, name, sealed)
         sealed_names.append(name)
     emit(0)
     return sealed_names
@@ -113,14 +213,49 @@ def _import_checks() -> None:
         sys.path[:] = saved
 
 
-def _sealed(
-    check: Callable[..., Any], emit: Callable[[int], None], getframe: Callable[[int], Any]
-) -> Callable[..., Any]:
-    @functools.wraps(check)
-    def sealed(*args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True  # IPython and pytest hide this frame
-        result = check(*args, **kwargs)
-        emit(getframe(1).f_lineno)
-        return result
+class _Reporter:
+    """Wraps checks so that the outermost call reports: a seal when it passes, a finding when not.
 
-    return sealed
+    A check called while another runs (from a learner's function under test, or from a check
+    built on another) reports nothing: only the call the test cell makes speaks for the cell.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[int], None],
+        emit_finding: Callable[[int, str, BaseException], None],
+        failure: type[BaseException],
+        getframe: Callable[[int], Any],
+    ) -> None:
+        self.emit, self.emit_finding, self.failure, self.getframe = (
+            emit,
+            emit_finding,
+            failure,
+            getframe,
+        )
+        self.depth = 0
+
+    def seal(self, name: str, check: Callable[..., Any]) -> Callable[..., Any]:
+        reporter = self
+
+        @functools.wraps(check)
+        def sealed(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # IPython and pytest hide this frame
+            if reporter.depth:
+                return check(*args, **kwargs)
+            line = reporter.getframe(1).f_lineno
+            reporter.depth += 1
+            try:
+                result = check(*args, **kwargs)
+            except reporter.failure as error:
+                reporter.depth -= 1
+                reporter.emit_finding(line, name, error)
+                raise
+            except BaseException:
+                reporter.depth -= 1
+                raise
+            reporter.depth -= 1
+            reporter.emit(line)
+            return result
+
+        return sealed

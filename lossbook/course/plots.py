@@ -771,3 +771,171 @@ __all__ = [
     "set_bar_heights",
     "style_axes",
 ]
+
+
+def confusion_matrix_figure(
+    matrix: Sequence[Sequence[int]] | np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str | None = None,
+) -> StaticFigure:
+    """A confusion matrix as a heat map: row = true class, column = predicted class.
+
+    Each cell prints its count; the diagonal holds the correct predictions. Colour is the
+    share of the row (the class's recall on the diagonal), so rare and frequent classes are
+    read on the same scale.
+
+    Args:
+        matrix: ``(C, C)`` counts, ``matrix[i, j]`` = samples of true class ``i`` predicted ``j``.
+        class_names: ``C`` names, in class-index order.
+        title: the finding; by default it states the accuracy.
+
+    Returns:
+        A :class:`StaticFigure` with ``values`` ``{"accuracy", "recall"}`` (per class).
+
+    Example:
+        >>> fig = confusion_matrix_figure([[3, 1], [0, 4]], ["cat", "dog"])
+        >>> fig.values["accuracy"], fig.values["recall"]
+        (0.875, [0.75, 1.0])
+    """
+    counts = np.asarray(matrix, dtype=float)
+    size = len(class_names)
+    if counts.shape != (size, size):
+        raise ValueError(
+            f"matrix has shape {counts.shape} but there are {size} class names: pass a (C, C) "
+            f"matrix of counts with one name per class."
+        )
+    row_totals = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(row_totals > 0, counts / row_totals, 0.0)
+    accuracy = float(np.trace(counts) / counts.sum()) if counts.sum() else float("nan")
+    recall = [float(shares[i, i]) for i in range(size)]
+
+    side = 1.2 + 0.42 * size
+    figure, (ax,) = new_figure(width=side + 1.0, height=side + 0.6)
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(size):
+        for j in range(size):
+            if counts[i, j]:
+                dark = shares[i, j] > 0.55
+                ax.text(
+                    j,
+                    i,
+                    f"{counts[i, j]:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else "black",
+                )
+    ax.set_xticks(range(size), [str(name) for name in class_names])
+    ax.set_yticks(range(size), [str(name) for name in class_names])
+    style_axes(
+        ax,
+        xlabel="predicted class",
+        ylabel="true class",
+        title=title or f"Accuracy {accuracy:.1%}; off the diagonal: the mistakes",
+    )
+    ax.grid(False)
+    alt = (
+        f"Confusion matrix of {int(counts.sum())} predictions over {size} classes, accuracy "
+        f"{accuracy:.1%}. Lowest recall: class {class_names[int(np.argmin(recall))]} "
+        f"({min(recall):.0%})."
+    )
+    return StaticFigure(figure, alt, {"accuracy": accuracy, "recall": recall})
+
+
+def image_grid(
+    images: Sequence[np.ndarray] | np.ndarray,
+    captions: Sequence[str],
+    *,
+    title: str,
+    columns: int = 8,
+) -> StaticFigure:
+    """Small grey-scale images side by side, each with a caption (e.g. "true 3 → said 8").
+
+    Args:
+        images: ``K`` arrays of shape ``(H, W)`` (darker = more ink).
+        captions: ``K`` short captions, one per image.
+        title: the finding, e.g. "The 8 held-out digits the model gets most wrong".
+        columns: images per row.
+
+    Example:
+        >>> fig = image_grid(np.zeros((3, 8, 8)), ["a", "b", "c"], title="three blanks")
+        >>> fig.values["count"]
+        3
+    """
+    pictures = [np.asarray(image, dtype=float) for image in images]
+    if len(pictures) != len(captions) or not pictures:
+        raise ValueError(
+            f"got {len(pictures)} images and {len(captions)} captions: pass one caption per "
+            f"image, and at least one image."
+        )
+    if any(picture.ndim != 2 for picture in pictures):
+        raise ValueError("each image must be a 2-D (H, W) array; reshape flat rows first.")
+    columns = max(1, min(columns, len(pictures)))
+    rows = -(-len(pictures) // columns)
+    figure, axes = new_figure(
+        columns, rows, width=1.25 * columns + 0.4, height=1.5 * rows + 0.6, suptitle=title
+    )
+    for ax in axes:
+        ax.axis("off")
+    for ax, picture, caption in zip(
+        axes, pictures, captions, strict=False
+    ):  # spare axes stay blank
+        ax.imshow(picture, cmap="gray_r", interpolation="nearest")
+        ax.set_title(caption, fontsize=8, y=1.0, pad=3)
+    alt = f"{title}: {len(pictures)} images, captioned " + "; ".join(captions) + "."
+    return StaticFigure(figure, alt, {"count": len(pictures)})
+
+
+def scaling_figure(
+    x: Sequence[float],
+    panels: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    xlabel: str,
+    title: str,
+) -> StaticFigure:
+    """Side-by-side panels of measurements against one size, one line per implementation.
+
+    Args:
+        x: the sizes measured (e.g. vocabulary sizes), drawn on a log scale.
+        panels: panel y-label → {implementation name → one value per size}.
+        xlabel: what ``x`` is.
+        title: the finding.
+
+    Example:
+        >>> fig = scaling_figure([1, 2], {"time (ms)": {"a": [1.0, 2.0], "b": [1.0, 1.5]}},
+        ...                      xlabel="V", title="b grows slower")
+        >>> fig.values["time (ms)"]["b"]
+        [1.0, 1.5]
+    """
+    sizes = [float(value) for value in x]
+    if not panels or any(
+        len(values) != len(sizes) for lines in panels.values() for values in lines.values()
+    ):
+        raise ValueError(
+            f"every line needs one value per size ({len(sizes)} sizes); check the lists passed."
+        )
+    figure, axes = new_figure(len(panels), suptitle=title)
+    palette = [
+        OKABE_ITO[name]
+        for name in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple")
+    ]
+    for ax, (ylabel, lines) in zip(axes, panels.items(), strict=True):
+        for colour, (name, values) in zip(palette, lines.items(), strict=False):
+            ax.plot(sizes, values, "o-", color=colour, label=name)
+        ax.set_xscale("log", base=2)
+        style_axes(ax, xlabel=xlabel, ylabel=ylabel)
+        ax.legend(frameon=False)
+    alt = f"{title}. " + " ".join(
+        f"{ylabel}: "
+        + "; ".join(
+            f"{name} from {values[0]:.3g} to {values[-1]:.3g}" for name, values in lines.items()
+        )
+        + "."
+        for ylabel, lines in panels.items()
+    )
+    values = {
+        ylabel: {name: list(v) for name, v in lines.items()} for ylabel, lines in panels.items()
+    }
+    return StaticFigure(figure, alt, values)

@@ -1,7 +1,11 @@
-"""The ``check_*`` functions that nbgrader test cells call, one line per check.
+"""Checks of values and gradients: a learner's function against a reference, or a number by hand.
 
-Every check either returns quietly (the cell passes) or raises
-:class:`GradingError` with a message for the learner:
+``check_close`` (against a reference), ``check_fixed`` / ``release_values``
+(against values fixed at release), ``check_value`` (a number computed by hand),
+``check_grad`` (autograd gradients), ``check_finite`` (stable at extreme inputs)
+and ``check_no_torch_loss`` (no ready-made loss used). Each either returns
+quietly (the cell passes) or raises
+:class:`~lossbook.checks.errors.GradingError` with a message for the learner:
 
 - what was checked, on the smallest failing case, printed in small form;
 - expected vs got;
@@ -35,9 +39,10 @@ from typing import Any
 
 import torch
 
-from lossbook.functional import LOSSES as _LOSSES
 from lossbook.checks._guard import as_student, guarded
 from lossbook.checks.cases import Case, format_number
+from lossbook.checks.errors import GradingError
+from lossbook.checks.feedback import describe_error, explain_mistakes, first_warning, shape_text
 from lossbook.checks.mistakes import (
     MISTAKES,
     Mistake,
@@ -45,6 +50,7 @@ from lossbook.checks.mistakes import (
     as_mistakes,
     resolve_reference,
 )
+from lossbook.losses.registry import LOSSES as _REGISTERED_LOSSES
 
 CaseLike = Case | tuple
 Number = float | int | torch.Tensor
@@ -58,6 +64,7 @@ _float = builtins.float
 _isinstance = builtins.isinstance
 _len = builtins.len
 _tuple = builtins.tuple
+_list = builtins.list
 _grad = torch.autograd.grad
 _manual_seed = torch.manual_seed
 _fork_rng = torch.random.fork_rng
@@ -66,10 +73,6 @@ _getprofile = sys.getprofile
 _deepcopy = copy.deepcopy
 
 _MAX_SHOWN = 12
-
-
-class GradingError(AssertionError):
-    """A check failed; the message says what was expected, what came back, and how to fix it."""
 
 
 # ---------------------------------------------------------------------------
@@ -119,14 +122,6 @@ def _outcome_of(value: Any, name: str = "") -> _Outcome:
     return _Outcome(parts=[(name, shape, values)])
 
 
-def _describe_error(error: BaseException) -> str:
-    lines = [line for line in str(error).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else ""
-    if _len(text) > 300:
-        text = text[:297] + "..."
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
 def _call_student(
     fn: Callable[..., Any], args: tuple, kwargs: dict
 ) -> tuple[Any, _Outcome | None, str | None]:
@@ -136,15 +131,8 @@ def _call_student(
         try:
             result = as_student(fn, *args, **kwargs)
         except Exception as error:  # the learner's code may raise anything
-            return None, _Outcome(error=error), _first_warning(caught)
-    return result, None, _first_warning(caught)
-
-
-def _first_warning(caught: list[warnings.WarningMessage]) -> str | None:
-    if not caught:
-        return None
-    text = str(caught[0].message).strip().splitlines()[0]
-    return f"{caught[0].category.__name__}: {text[:300]}"
+            return None, _Outcome(error=error), first_warning(caught)
+    return result, None, first_warning(caught)
 
 
 def _student_value(fn: Callable[..., Any], args: tuple, kwargs: dict) -> _Outcome:
@@ -392,23 +380,6 @@ def _error_mistakes(row: _Row, candidates: Sequence[Mistake]) -> list[Mistake]:
     ]
 
 
-def _explain(mistakes: Sequence[Mistake], *, looks_like: bool = False) -> list[str]:
-    if not mistakes:
-        return []
-    lead = "This looks like a known mistake" if looks_like else "This matches a known mistake"
-    if _len(mistakes) == 1:
-        mistake = mistakes[0]
-        return [
-            f"{lead}: {mistake.name}.",
-            f"  What your answer computes: {mistake.computes}",
-            f"  Fix: {mistake.fix}",
-        ]
-    lines = [f"{lead}; it could be any of these:"]
-    for mistake in mistakes:
-        lines += [f"- {mistake.name}: {mistake.computes}", f"  Fix: {mistake.fix}"]
-    return lines
-
-
 def _stability_note(reference: Reference | None, candidates: Sequence[Mistake]) -> list[str]:
     unstable = [m for m in candidates if m.stability]
     lines = [
@@ -436,15 +407,9 @@ def _nest(values: list[float], shape: tuple[int, ...]) -> str:
     )
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
-    if not shape:
-        return "() (a single number)"
-    return "(" + ", ".join(str(d) for d in shape) + ("," if _len(shape) == 1 else "") + ")"
-
-
 def _show(outcome: _Outcome) -> str:
     if outcome.error is not None:
-        return f"an error: {_describe_error(outcome.error)}"
+        return f"an error: {describe_error(outcome.error)}"
     if outcome.problem is not None:
         return outcome.problem
     shown = []
@@ -453,7 +418,7 @@ def _show(outcome: _Outcome) -> str:
         if _len(values) <= _MAX_SHOWN:
             shown.append(prefix + _nest(values, shape))
         else:
-            shown.append(prefix + f"a tensor of shape {_shape_text(shape)}")
+            shown.append(prefix + f"a tensor of shape {shape_text(shape)}")
     return "; ".join(shown)
 
 
@@ -489,7 +454,7 @@ def _shape_mismatch(got: _Outcome, expected: _Outcome) -> str | None:
     for (name, got_shape, _), (_, shape, _) in zip(got.parts, expected.parts, strict=True):
         if got_shape != shape:
             owner = f" for {name}" if name else ""
-            return f"expected shape {_shape_text(shape)}{owner}, got shape {_shape_text(got_shape)}"
+            return f"expected shape {shape_text(shape)}{owner}, got shape {shape_text(got_shape)}"
     return None
 
 
@@ -508,13 +473,13 @@ def _failure_message(
     where = "On the smallest case where it differs:"
     if row.got.error is not None:
         lines = [
-            f"{label} raised {_describe_error(row.got.error)}",
+            f"{label} raised {describe_error(row.got.error)}",
             "On the smallest case where it fails:",
             _indent(row.case.describe()),
         ]
-        lines += _explain(error_mistakes, looks_like=True)
+        lines += explain_mistakes(error_mistakes, looks_like=True)
         if not error_mistakes:
-            lines += _explain(match.mistakes)
+            lines += explain_mistakes(match.mistakes)
         return "\n".join(lines)
     thing = f"the {quantity} of {label}" if quantity else label
     lines = [f"{thing} is not right.", where, _indent(row.case.describe())]
@@ -528,7 +493,7 @@ def _failure_message(
         lines.append(f"  ({difference})")
     if row.got.warning:
         lines.append(f"Your function warned: {row.got.warning}")
-    lines += _explain(match.mistakes)
+    lines += explain_mistakes(match.mistakes)
     if match.also_unstable:
         lines += _stability_note(reference, candidates)
     elif not match.mistakes and any(
@@ -547,6 +512,30 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
+def _row_failure(
+    check: str,
+    message: str,
+    row: _Row,
+    mistakes: Sequence[Mistake] = (),
+    *,
+    reveal: bool = True,
+) -> GradingError:
+    """The error for a failure on ``row``: the message, and the case, values and mistake as fields."""
+    return GradingError(
+        message,
+        check=check,
+        mistake=mistakes[0] if mistakes else None,
+        case=row.case.name,
+        expected=_show(row.expected) if reveal else None,
+        got=_show(row.got),
+    )
+
+
+def _matched(match: _Match, error_mistakes: Sequence[Mistake]) -> list[Mistake]:
+    """The mistakes a failure message names, most specific first (as :func:`_failure_message`)."""
+    return _list(error_mistakes) or match.mistakes
+
+
 # ---------------------------------------------------------------------------
 # The checks.
 
@@ -562,8 +551,10 @@ def _compare_values(
     what: str | None,
     rtol: float,
     atol: float,
-) -> str | None:
-    """The failure message for ``check_close`` / ``check_fixed``, or ``None`` if every case passes."""
+    *,
+    check: str,
+) -> GradingError | None:
+    """The failure of ``check_close`` / ``check_fixed`` (named ``check``), or ``None`` if every case passes."""
     if (
         fixed is not None
         and cases is None
@@ -607,16 +598,11 @@ def _compare_values(
 
     match = _match(rows, candidates, variant_outcome, rtol)
     label = _label(fn, what, first.case)
-    return _failure_message(
-        label,
-        first,
-        match,
-        _error_mistakes(first, candidates),
-        reference,
-        candidates,
-        rtol,
-        rows=rows,
+    error_mistakes = _error_mistakes(first, candidates)
+    message = _failure_message(
+        label, first, match, error_mistakes, reference, candidates, rtol, rows=rows
     )
+    return _row_failure(check, message, first, _matched(match, error_mistakes))
 
 
 @guarded
@@ -663,13 +649,13 @@ def check_close(
         >>> check_close(lambda pred, target: ((pred - target) ** 2).sum(), "mse_loss")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.checks.checks.GradingError: your function(pred, target) is not right.
+        lossbook.checks.errors.GradingError: your function(pred, target) is not right.
         ...
         This matches a known mistake: sum instead of mean (missing 1/N).
         ...
     """
     __tracebackhide__ = True
-    message = _compare_values(
+    failure = _compare_values(
         fn,
         _reference(reference),
         cases,
@@ -680,9 +666,10 @@ def check_close(
         what,
         rtol,
         atol,
+        check="check_close",
     )
-    if message is not None:
-        raise GradingError(message) from None
+    if failure is not None:
+        raise failure from None
 
 
 @guarded
@@ -712,11 +699,21 @@ def check_fixed(
         >>> check_fixed(lambda pred, target: ((pred - target) ** 2).mean(), REGRESSION_CASES, values)
     """
     __tracebackhide__ = True
-    message = _compare_values(
-        fn, _reference(reference), cases, kwargs, None, expected, None, what, rtol, atol
+    failure = _compare_values(
+        fn,
+        _reference(reference),
+        cases,
+        kwargs,
+        None,
+        expected,
+        None,
+        what,
+        rtol,
+        atol,
+        check="check_fixed",
     )
-    if message is not None:
-        raise GradingError(message) from None
+    if failure is not None:
+        raise failure from None
 
 
 @guarded
@@ -758,7 +755,7 @@ def _answer_outcome(answer: Any) -> tuple[float | None, str | None]:
     if tensor.numel() != 1:
         return (
             None,
-            f"{tensor.numel()} numbers (shape {_shape_text(_tuple(tensor.shape))}): write one number.",
+            f"{tensor.numel()} numbers (shape {shape_text(_tuple(tensor.shape))}): write one number.",
         )
     return _float(_tolist(tensor.reshape(-1).double())[0]), None
 
@@ -813,14 +810,16 @@ def check_value(
         >>> check_value(2.25, what="the MSE", reference="mse_loss", inputs=inputs)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.checks.checks.GradingError: the MSE: your answer 2.25 is not right.
+        lossbook.checks.errors.GradingError: the MSE: your answer 2.25 is not right.
         This matches a known mistake: sum instead of mean (missing 1/N).
         ...
     """
     __tracebackhide__ = True
     value, problem = _answer_outcome(answer)
     if problem is not None:
-        raise GradingError(f"{what}: your answer is {problem}") from None
+        raise GradingError(
+            f"{what}: your answer is {problem}", check="check_value", got=repr(answer)[:80]
+        ) from None
     resolved = _reference(reference)
     options = {key: _as_float64(value) for key, value in (kwargs or {}).items()}
     wrong: list[tuple[Mistake, float]] = []
@@ -863,12 +862,18 @@ def check_value(
     ]
     if named:
         if all(m.computes for m in named):
-            lines += _explain(named)
+            lines += explain_mistakes(named)
         else:
             lines.append("This matches a known mistake: " + "; ".join(m.name for m in named) + ".")
     elif _abs(value - target) <= 0.02 * _abs(target):
         lines.append(f"It is close: give at least 4 significant digits (within {rtol:.1%}).")
-    raise GradingError("\n".join(lines)) from None
+    raise GradingError(
+        "\n".join(lines),
+        check="check_value",
+        mistake=named[0] if named else None,
+        expected=format_number(target) if reveal else None,
+        got=format_number(value),
+    ) from None
 
 
 def _weights_like(output: torch.Tensor) -> torch.Tensor:
@@ -962,7 +967,7 @@ def check_grad(
         >>> check_grad(lambda pred, target: ((pred - target) ** 2).mean().item(), "mse_loss")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.checks.checks.GradingError: the gradient of your function(pred, target) is not right.
+        lossbook.checks.errors.GradingError: the gradient of your function(pred, target) is not right.
         ...
     """
     __tracebackhide__ = True
@@ -1011,22 +1016,29 @@ def check_grad(
     match = _match(rows, candidates, variant_outcome, rtol)
     first = failing[0]
     label = _label(fn, what, first.case)
+    error_mistakes = _error_mistakes(first, candidates)
     message = _failure_message(
         label,
         first,
         match,
-        _error_mistakes(first, candidates),
+        error_mistakes,
         resolved,
         candidates,
         rtol,
         quantity="gradient",
         rows=rows,
     )
-    raise GradingError(message) from None
+    raise _row_failure("check_grad", message, first, _matched(match, error_mistakes)) from None
 
 
-# lossbook's 22 losses, plus the internal names torch's losses dispatch to.
-_LOSS_NAMES = frozenset((*_LOSSES, "nll_loss2d", "nll_loss_nd", "cross_entropy_loss"))
+# Every loss of the registry by its functional name, and its aliases that can name a function
+# (identifiers with an underscore: torch's internal "nll_loss2d", "cross_entropy_loss", ...).
+_LOSS_NAMES = frozenset(
+    name
+    for loss in _REGISTERED_LOSSES
+    for name in (loss.name, *loss.aliases)
+    if name.isidentifier() and "_" in name
+)
 _LOSS_MODULES = frozenset(
     obj.forward.__code__
     for obj in vars(torch.nn.modules.loss).values()
@@ -1091,7 +1103,7 @@ def check_no_torch_loss(
         >>> check_no_torch_loss(torch.nn.functional.mse_loss, torch.ones(2), torch.zeros(2))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.checks.checks.GradingError: mse_loss calls torch.nn.functional.mse_loss, ...
+        lossbook.checks.errors.GradingError: mse_loss calls torch.nn.functional.mse_loss, ...
     """
     __tracebackhide__ = True
     names = _LOSS_NAMES | frozenset(forbid)
@@ -1118,14 +1130,21 @@ def check_no_torch_loss(
             f"{label} calls {found[0]}, a ready-made "
             f"{'function' if found[0].split('.')[-1] in forbid else 'loss'} that this exercise "
             f"asks you to write yourself. Compute it from tensor operations "
-            f"(-, *, **, .abs(), .exp(), .log(), .sum(), .mean(), ...)."
+            f"(-, *, **, .abs(), .exp(), .log(), .sum(), .mean(), ...).",
+            check="check_no_torch_loss",
+            got=f"a call of {found[0]}",
         ) from None
     if not still_watching:
         raise GradingError(
-            f"{label} switched off the call monitor (sys.setprofile); it cannot be checked."
+            f"{label} switched off the call monitor (sys.setprofile); it cannot be checked.",
+            check="check_no_torch_loss",
         ) from None
     if failed is not None:
-        raise GradingError(f"{label} raised {_describe_error(failed.error)}") from None
+        raise GradingError(
+            f"{label} raised {describe_error(failed.error)}",
+            check="check_no_torch_loss",
+            got=_show(failed),
+        ) from None
     return result
 
 
@@ -1156,7 +1175,7 @@ def check_finite(
         >>> check_finite(naive, reference="cross_entropy")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        lossbook.checks.checks.GradingError: naive(logits, target) returns nan on extreme inputs.
+        lossbook.checks.errors.GradingError: naive(logits, target) returns nan on extreme inputs.
         ...
         This matches a known mistake: no max-subtraction: exp overflows.
         ...
@@ -1187,14 +1206,26 @@ def check_finite(
             raise GradingError(
                 "\n".join(
                     [
-                        f"{label} raised {_describe_error(row.got.error)}",
+                        f"{label} raised {describe_error(row.got.error)}",
                         "On the extreme case:",
                         _indent(row.case.describe()),
                     ]
-                )
+                ),
+                check="check_finite",
+                case=row.case.name,
+                got=_show(row.got),
             ) from None
         if not row.got.ok:
-            raise GradingError(f"{label} returned {row.got.problem}") from None
+            raise GradingError(
+                f"{label} returned {row.got.problem}",
+                check="check_finite",
+                case=row.case.name,
+                got=_show(row.got),
+            ) from None
+
+    def variant_outcome(mistake: Mistake, row: _Row) -> _Outcome | None:
+        return _trusted_value(mistake.variant, (resolved.fn, row.case.args, _fresh(row.kwargs)), {})
+
     unstable = [row for row in rows if not row.got.finite()]
     if unstable:
         row = unstable[0]
@@ -1208,35 +1239,33 @@ def check_finite(
             lines.append(f"  expected: {_show(row.expected)}")
         lines.append(f"  got:      {_show(row.got)}")
         if resolved is not None:
-
-            def variant_outcome(mistake: Mistake, row: _Row) -> _Outcome | None:
-                return _trusted_value(
-                    mistake.variant, (resolved.fn, row.case.args, _fresh(row.kwargs)), {}
-                )
-
-            match = _match(rows, candidates, variant_outcome, rtol)
-            lines += _explain(match.mistakes) or _stability_note(resolved, candidates)[1:]
+            matched = _match(rows, candidates, variant_outcome, rtol).mistakes
+            lines += explain_mistakes(matched) or _stability_note(resolved, candidates)[1:]
         else:
+            matched = []
             lines.append(
                 "  Fix: subtract the max before exp (log Σ exp z = m + log Σ exp(z − m)), "
                 "and never take log of a probability that can round to 0."
             )
-        raise GradingError("\n".join(lines)) from None
+        raise _row_failure(
+            "check_finite", "\n".join(lines), row, matched, reveal=resolved is not None
+        ) from None
     if resolved is not None:
         wrong = [row for row in rows if not _agree(row.got, row.expected, rtol, row.atol)]
         if wrong:
             row = wrong[0]
-            raise GradingError(
-                "\n".join(
-                    [
-                        f"{label} is finite on extreme inputs but not right.",
-                        "On the smallest such case:",
-                        _indent(row.case.describe()),
-                        f"  expected: {_show(row.expected)}",
-                        f"  got:      {_show(row.got)}",
-                    ]
-                )
-            ) from None
+            # Finite but wrong: any of the reference's mistakes may explain it, not only the
+            # unstable ones (a sum where the mean is asked stays finite, N times too large).
+            matched = _match(rows, _candidates(resolved, None), variant_outcome, rtol).mistakes
+            lines = [
+                f"{label} is finite on extreme inputs but not right.",
+                "On the smallest such case:",
+                _indent(row.case.describe()),
+                f"  expected: {_show(row.expected)}",
+                f"  got:      {_show(row.got)}",
+                *explain_mistakes(matched),
+            ]
+            raise _row_failure("check_finite", "\n".join(lines), row, matched) from None
     if not grad:
         return
     for row in rows:
@@ -1261,194 +1290,8 @@ def check_finite(
                         "(0 · inf = NaN). Make every branch finite, e.g. by clamping the input of exp/log, "
                         "or use the max-subtraction / log σ identities that need no branch.",
                     ]
-                )
+                ),
+                check="check_finite",
+                case=row.case.name,
+                got=f"gradient {_show(gradient)}",
             ) from None
-
-
-class _Optimizer:
-    """Plain SGD, or Adam with torch's defaults (β = (0.9, 0.999), ε = 1e-8), written out.
-
-    The same updates as ``torch.optim.SGD`` / ``torch.optim.Adam``, without their
-    first-use import cost (seconds) and without any name a learner could rebind.
-    """
-
-    def __init__(self, params: list[torch.Tensor], kind: str, lr: float) -> None:
-        self.params, self.kind, self.lr, self.steps = params, kind, lr, 0
-        self.first = [torch.zeros_like(p) for p in params]
-        self.second = [torch.zeros_like(p) for p in params]
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.steps += 1
-        beta1, beta2, eps = 0.9, 0.999, 1e-8
-        for p, m, v in zip(self.params, self.first, self.second, strict=True):
-            if p.grad is None:
-                continue
-            if self.kind == "sgd":
-                p.sub_(self.lr * p.grad)
-                continue
-            m.mul_(beta1).add_((1 - beta1) * p.grad)
-            v.mul_(beta2).add_((1 - beta2) * p.grad**2)
-            m_hat = m / (1 - beta1**self.steps)
-            v_hat = v / (1 - beta2**self.steps)
-            p.sub_(self.lr * m_hat / (v_hat.sqrt() + eps))
-
-
-def _predictions(output: torch.Tensor) -> torch.Tensor:
-    if output.dim() >= 2 and output.shape[-1] > 1:
-        return output.argmax(dim=-1)
-    return (output.reshape(-1) > 0).long()
-
-
-def _labels(target: torch.Tensor) -> torch.Tensor:
-    if target.is_floating_point():
-        if target.dim() >= 2 and target.shape[-1] > 1:
-            return target.argmax(dim=-1)
-        return (target.reshape(-1) > 0.5).long()
-    return target.reshape(-1)
-
-
-@guarded
-def check_trains(
-    model: torch.nn.Module | Callable[[], torch.nn.Module],
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    data: tuple[torch.Tensor, torch.Tensor],
-    *,
-    steps: int,
-    min_accuracy: float,
-    lr: float = 0.1,
-    optimizer: str = "sgd",
-    seed: int = 0,
-    predict: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    what: str = "the model",
-) -> float:
-    """Train ``model`` with ``loss_fn`` on ``data`` for ``steps`` full-batch steps; return the accuracy.
-
-    Seeded and deterministic: every learner gets the same run, and the global
-    random state is left as it was. ``model`` is a module (deep-copied, so the
-    learner's object is not trained) or a zero-argument factory (called after
-    seeding, so the initial weights are fixed too). ``optimizer`` is ``"sgd"``
-    or ``"adam"``. ``predict`` turns model outputs into labels; default:
-    ``argmax`` over the last dimension for ``(N, C)`` outputs with ``C > 1``,
-    ``output > 0`` (logits) otherwise. Accuracy is measured on ``data``.
-
-    Raises:
-        GradingError: if the accuracy is below ``min_accuracy``, with the loss at
-            the start and end of training, the step where it became NaN if it
-            did, the shapes of output and target, and any warning the loss
-            raised (e.g. a ``(N, 1)`` vs ``(N,)`` broadcast).
-
-    Example:
-        >>> from lossbook.checks.cases import classification_data
-        >>> accuracy = check_trains(lambda: torch.nn.Linear(2, 3), torch.nn.CrossEntropyLoss(),
-        ...                         classification_data(), steps=100, min_accuracy=0.9)
-        >>> accuracy > 0.9
-        True
-    """
-    __tracebackhide__ = True
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer={optimizer!r}: use 'sgd' or 'adam'.")
-    inputs, target = (t.detach().clone() for t in data)
-    record: dict[str, Any] = {"losses": [], "nan_step": None, "warning": None}
-
-    def train() -> torch.Tensor:
-        net = _deepcopy(model) if _isinstance(model, torch.nn.Module) else model()
-        if not _isinstance(net, torch.nn.Module):
-            raise TypeError(
-                f"the model factory returned a {type(net).__name__}, not a torch.nn.Module"
-            )
-        opt = _Optimizer(list(net.parameters()), optimizer, lr)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for step in range(steps):
-                opt.zero_grad()
-                output = net(inputs)
-                loss = loss_fn(output, target)
-                if step == 0:
-                    record["shapes"] = (
-                        _tuple(output.shape),
-                        output.dtype,
-                        _tuple(target.shape),
-                        target.dtype,
-                    )
-                if not _isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                    raise ValueError(
-                        "the loss must be a single number (a 0-d tensor) to call "
-                        "backward() on; got "
-                        + (
-                            f"shape {_shape_text(_tuple(loss.shape))}"
-                            if _isinstance(loss, torch.Tensor)
-                            else type(loss).__name__
-                        )
-                    )
-                value = _float(loss.detach())
-                record["losses"].append(value)
-                if not _isfinite(value):
-                    record["nan_step"] = step
-                    break
-                loss.backward()
-                opt.step()
-            record["warning"] = _first_warning(caught)
-        with torch.no_grad():
-            return net(inputs)
-
-    with _fork_rng(devices=[]):
-        _manual_seed(seed)
-        try:
-            final_output = as_student(train)
-        except Exception as error:  # the learner's model or loss may raise anything
-            raise GradingError(f"Training {what} failed: {_describe_error(error)}") from None
-        labels_of = predict or _predictions
-        try:
-            predicted = (
-                as_student(labels_of, final_output) if predict else _predictions(final_output)
-            )
-        except Exception as error:  # the learner's predict may raise anything
-            raise GradingError(
-                f"Turning {what}'s outputs into labels failed: {_describe_error(error)}"
-            ) from None
-    predicted_labels = _tolist(predicted.reshape(-1).long())
-    true_labels = _tolist(_labels(target).long())
-    if _len(predicted_labels) != _len(true_labels):
-        raise GradingError(
-            f"{what} gives {_len(predicted_labels)} predictions for {_len(true_labels)} targets."
-        ) from None
-    accuracy = sum(p == t for p, t in zip(predicted_labels, true_labels, strict=True)) / _len(
-        true_labels
-    )
-    if accuracy >= min_accuracy:
-        return accuracy
-    losses = record["losses"]
-    lines = [
-        f"After {_len(losses)} steps of {optimizer.upper() if optimizer == 'sgd' else 'Adam'} "
-        f"(lr={lr:g}), {what} reaches {accuracy:.1%} accuracy; this exercise expects at least "
-        f"{min_accuracy:.0%}."
-    ]
-    if record["nan_step"] is not None:
-        lines.append(
-            f"The loss became {format_number(losses[-1])} at step {record['nan_step']}: "
-            "something overflows (log(0), exp of a large number) or the learning rate is too large."
-        )
-    elif losses:
-        trend = (
-            "it barely moved"
-            if _abs(losses[-1] - losses[0]) < 0.05 * _abs(losses[0]) + 1e-8
-            else ("it went down" if losses[-1] < losses[0] else "it went up")
-        )
-        lines.append(
-            f"The loss went from {format_number(losses[0])} to {format_number(losses[-1])} "
-            f"({trend})."
-        )
-    if "shapes" in record:
-        out_shape, out_dtype, target_shape, target_dtype = record["shapes"]
-        lines.append(
-            f"Shapes: model output {_shape_text(out_shape)} {str(out_dtype).removeprefix('torch.')}, "
-            f"target {_shape_text(target_shape)} {str(target_dtype).removeprefix('torch.')}."
-        )
-    if record["warning"]:
-        lines.append(f"A warning was raised during training: {record['warning']}")
-    raise GradingError("\n".join(lines)) from None
