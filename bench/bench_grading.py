@@ -6,8 +6,8 @@ copies of the course three ways and compares the gradebooks cell by cell:
 
 - ``serial``: ``nbgrader autograde ASSIGNMENT`` with the course's ``nbgrader_config.py``
   (sandboxed kernels, seals, ...), one submission after another;
-- ``batch``: ``python -m lossbook grade ASSIGNMENT --jobs N --no-feedback`` (feedback is off so
-  that both do the same work);
+- ``batch``: ``python -m lossbook grade ASSIGNMENT --jobs N --no-feedback --no-report`` (feedback
+  and the class report, timed by ``bench/bench_report.py``, are off so that both do the same work);
 - ``vanilla`` (with ``--vanilla``): ``nbgrader autograde`` with nbgrader 0.9.6's defaults, the
   issue's baseline.
 
@@ -212,6 +212,7 @@ def main() -> None:
             "--jobs",
             str(args.jobs),
             "--no-feedback",
+            "--no-report",
             "--no-progress",
         ],
     }

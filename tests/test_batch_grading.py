@@ -22,13 +22,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lossbook.grader import batch
-from lossbook.grader.preprocessors import (
-    TRUNCATION_NOTE,
-    cap_cell_outputs,
-    sealed_spans,
-    suspicious_code,
-)
+from lossbook.grader import batch, cli
+from lossbook.grader.output_cap import TRUNCATION_NOTE, cap_cell_outputs
+from lossbook.grader.preprocessors import sealed_spans
+from lossbook.grader.suspicious import suspicious_code
 from lossbook.grader.sandbox import SandboxedKernelManager
 from tests.adversarial import synthetic
 from tests.adversarial.synthetic import LOSSES, answer, insert_after, solved
@@ -93,12 +90,12 @@ MONKEYPATCH = (
     "import builtins\n"
     "import torch\n"
     "import torch.nn.functional as F\n"
-    "import lossbook.checks.checks\n"
+    "import lossbook.checks.values\n"
     "F.mse_loss = lambda input, target, **kwargs: torch.tensor(0.0)\n"
     "torch.allclose = lambda *args, **kwargs: True\n"
     "torch.isclose = lambda a, b, **kwargs: torch.ones_like(a, dtype=torch.bool)\n"
     "builtins.abs = lambda value: 0\n"
-    "lossbook.checks.checks.check_close = lambda *args, **kwargs: None\n"
+    "lossbook.checks.values.check_close = lambda *args, **kwargs: None\n"
     "lossbook.checks.check_fixed = lambda *args, **kwargs: None\n"
     "\n"
 )
@@ -189,7 +186,7 @@ SUBMISSIONS = [
             "suspicious code, line 5: assigns to torch.nn.functional.mse_loss",
             "suspicious code, line 6: assigns to torch.allclose",
             "suspicious code, line 8: assigns to builtins.abs",
-            "suspicious code, line 9: assigns to lossbook.checks.checks.check_close",
+            "suspicious code, line 9: assigns to lossbook.checks.values.check_close",
         ),
         human=True,
     ),
@@ -400,8 +397,9 @@ def test_rerun_keeps_manual_grades_and_exits_nonzero_listing_humans(graded, caps
         grade = gradebook.find_grade("test_mse_hidden", "losses", "ps1", "correct")
         grade.manual_score = 0.5
         gradebook.db.commit()
-    status = batch.main(
+    status = cli.main(
         [
+            "grade",
             "ps1",
             "--course",
             str(course),
@@ -468,7 +466,7 @@ def test_a_kernel_that_cannot_start_keeps_the_recorded_grades(graded, monkeypatc
         course, "ps1", jobs=1, students=["sum_mistake"], progress=False, feedback=False
     )
     [outcome] = batch.grade_assignment(settings)
-    assert (outcome.status, outcome.fault) == ("failed", "grader")
+    assert (outcome.status, outcome.fault) == (batch.Status.FAILED, batch.Fault.GRADER)
     assert "the grading kernel could not start" in outcome.reason
     assert outcome.needs_human
     assert _cell_scores(course, ["sum_mistake"]) == before

@@ -23,14 +23,19 @@ Re-running is safe: every submission is graded again, the new results replace th
 once complete, manual grades stay (nbgrader keeps ``manual_score`` and flags the cell for review),
 and a run that fails for the grader's own reasons leaves the recorded grades in place.
 
+Settings are resolved once (:func:`resolve_limits`): a command-line value, else
+``nbgrader_config.py``'s, else the preprocessor's own default; the workers get them in the config.
+What happened to a notebook travels in the graded notebook's metadata (:mod:`lossbook.grader.notes`).
+
 Outputs: ``grades/<assignment>.csv`` (score, status and reasons per student),
-``grades/<assignment>.log`` (nbgrader's warnings), feedback, and a summary listing every
-submission that needs a human. The exit status is 0 when none does, 1 otherwise, 2 on a usage error.
+``grades/<assignment>.log`` (nbgrader's warnings), ``grades/<assignment>.jsonl`` (one record per
+submission, :mod:`lossbook.grader.records`), the class report ``reports/<assignment>.html`` and
+``.csv`` (:mod:`lossbook.grader.report`), feedback, and a summary listing every submission that
+needs a human. The command line is :mod:`lossbook.grader.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import logging
@@ -44,6 +49,7 @@ import time
 import traceback
 import warnings
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -55,9 +61,11 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
-from lossbook.grader.preprocessors import take_notes
+from lossbook.grader import records, report
+from lossbook.grader.course_dir import course_config
+from lossbook.grader.notes import notes_of
+from lossbook.grader.preprocessors.sandboxed_execute import SandboxedExecute
 from lossbook.grader.sandbox import SandboxUnavailable, check_sandbox
 
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
@@ -68,9 +76,31 @@ class UsageError(Exception):
     """The command cannot run as asked (no such assignment, no sandbox, ...)."""
 
 
+class Status(str, Enum):
+    """Whether nbgrader graded a submission."""
+
+    GRADED = "graded"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Fault(str, Enum):
+    """Whose fault a failed submission is: it decides whether recorded grades stay."""
+
+    NONE = ""
+    SUBMISSION = "submission"  # unreadable, or refused by nbgrader: scored 0
+    GRADER = "grader"  # the grader's own failure: the grades already recorded stay
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class Settings:
-    """What to grade and how."""
+    """What to grade and how, as asked on the command line (None: not asked, see
+    :func:`resolve_limits`)."""
 
     course: Path
     assignment: str
@@ -81,6 +111,7 @@ class Settings:
     feedback: bool = True
     students: list[str] | None = None
     progress: bool = True
+    report: bool = True
 
     def __post_init__(self) -> None:
         self.course = Path(self.course).resolve()
@@ -101,9 +132,9 @@ class Outcome:
     """What happened to one student's submission."""
 
     student: str
-    status: str = "graded"
+    status: Status = Status.GRADED
     reason: str = ""
-    fault: str = ""
+    fault: Fault = Fault.NONE
     notes: list[dict] = field(default_factory=list)
     notebooks: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -116,18 +147,36 @@ class Outcome:
 # -- configuration --------------------------------------------------------------------------
 
 
-def load_config(settings: Settings, root: Path, db_url: str) -> Config:
-    """The course's nbgrader_config.py, pointed at ``root``/``db_url``, with the command's limits."""
-    config_file = settings.course / "nbgrader_config.py"
-    config = Config()
-    if config_file.exists():
-        config = PyFileConfigLoader(config_file.name, path=str(settings.course)).load_config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = db_url
+@dataclass(frozen=True)
+class Limits:
+    """The time limits a run grades with, each resolved once."""
+
+    notebook_seconds: int
+    cell_seconds: int
+
+
+def resolve_limits(settings: Settings, base: Config) -> Limits:
+    """The command line's limits, else ``nbgrader_config.py``'s, else the preprocessor's defaults.
+
+    The defaults live on :class:`~lossbook.grader.preprocessors.SandboxedExecute`'s traits, and
+    nowhere else.
+    """
+    config = Config(base)
     if settings.timeout is not None:
         config.SandboxedExecute.notebook_timeout = settings.timeout
     if settings.cell_timeout is not None:
         config.Execute.timeout = settings.cell_timeout
+    execute = SandboxedExecute(config=config)
+    return Limits(int(execute.notebook_timeout), int(execute.timeout))
+
+
+def load_config(settings: Settings, limits: Limits, root: Path, db_url: str) -> Config:
+    """The course's nbgrader_config.py, pointed at ``root``/``db_url``, with the run's limits."""
+    config = course_config(settings.course)
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = db_url
+    config.SandboxedExecute.notebook_timeout = limits.notebook_seconds
+    config.Execute.timeout = limits.cell_seconds
     config.SandboxedKernelManager.sandbox = settings.sandbox
     config.Autograde.force = True
     config.GenerateFeedback.force = True
@@ -215,13 +264,13 @@ def _swap_in(source: Path, destination: Path) -> None:
 class _Worker:
     """One grading process's state: a private course folder and gradebook."""
 
-    def __init__(self, settings: Settings, snapshot: Path, private: Path) -> None:
+    def __init__(self, settings: Settings, limits: Limits, snapshot: Path, private: Path) -> None:
         self.settings = settings
         self.private = private
         private.mkdir(parents=True)
         shutil.copy(snapshot, private / "gradebook.db")
         self.db_url = f"sqlite:///{private / 'gradebook.db'}"
-        self.config = load_config(settings, private, self.db_url)
+        self.config = load_config(settings, limits, private, self.db_url)
         source, submitted = _course_dirs(self.config)
         self.submitted = settings.course / submitted
         for name in (source, submitted):
@@ -236,10 +285,9 @@ class _Worker:
         try:
             self._grade(student, outcome)
         except Exception as error:  # the grader's own failure: report it, keep the worker alive
-            outcome.status, outcome.fault = "failed", "grader"
+            outcome.status, outcome.fault = Status.FAILED, Fault.GRADER
             outcome.reason = f"grading crashed: {type(error).__name__}: {error}"
             logging.getLogger("lossbook.grade").error("%s\n%s", student, traceback.format_exc())
-        outcome.notes = [asdict(note) for note in take_notes(self.settings.assignment, student)]
         outcome.seconds = time.monotonic() - started
         return outcome
 
@@ -248,7 +296,7 @@ class _Worker:
         folder = self.submitted / student / assignment
         problem = check_submission(folder, self.notebooks)
         if problem:
-            outcome.status, outcome.reason, outcome.fault = "failed", problem, "submission"
+            outcome.status, outcome.reason, outcome.fault = Status.FAILED, problem, Fault.SUBMISSION
             return
         errors = _ErrorLog()
         loggers = [logging.getLogger(), logging.getLogger("traitlets")]
@@ -262,7 +310,8 @@ class _Worker:
                 # A kernel that cannot start is the grader's fault: the grades already recorded
                 # stay; anything else nbgrader refuses is the submission's.
                 ours = any("GradingEnvironmentError" in message for message in errors.messages)
-                outcome.status, outcome.fault = "failed", "grader" if ours else "submission"
+                outcome.status = Status.FAILED
+                outcome.fault = Fault.GRADER if ours else Fault.SUBMISSION
                 outcome.reason = f"nbgrader could not grade it: {errors.reason()}"
                 return
             outcome.notebooks = sorted(
@@ -292,7 +341,7 @@ class _Worker:
 
 
 def _worker_main(
-    connection, settings: Settings, snapshot: Path, private: Path, log_file: Path
+    connection, settings: Settings, limits: Limits, snapshot: Path, private: Path, log_file: Path
 ) -> None:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     handler = logging.FileHandler(log_file)
@@ -304,7 +353,7 @@ def _worker_main(
         logger.handlers = [handler]
         logger.setLevel(logging.WARNING)
         logger.propagate = False
-    worker = _Worker(settings, snapshot, private)
+    worker = _Worker(settings, limits, snapshot, private)
     # Kernels keep their runtime folders here, so that the run's clean-up removes them even
     # when this worker is killed mid-notebook.
     tempfile.tempdir = str(private)
@@ -331,8 +380,11 @@ def _snapshot(database: Path, copy: Path) -> None:
 class _Pool:
     """Worker processes with a hard time limit per submission; a worker past it is killed."""
 
-    def __init__(self, settings: Settings, snapshot: Path, run_dir: Path, limit: float) -> None:
-        self.settings, self.snapshot, self.run_dir, self.limit = settings, snapshot, run_dir, limit
+    def __init__(
+        self, settings: Settings, limits: Limits, snapshot: Path, run_dir: Path, limit: float
+    ) -> None:
+        self.settings, self.limits, self.snapshot = settings, limits, snapshot
+        self.run_dir, self.limit = run_dir, limit
         self.context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         self.log_file = settings.report_dir / f"{settings.assignment}.log"
         self.count = 0
@@ -348,6 +400,7 @@ class _Pool:
             args=(
                 child,
                 self.settings,
+                self.limits,
                 self.snapshot,
                 self.run_dir / f"worker-{self.count}",
                 self.log_file,
@@ -391,7 +444,7 @@ class _Pool:
                 if message is None:
                     process.join(5)
                     finished.append(
-                        Outcome(student, "failed", "the grading process died", "grader")
+                        Outcome(student, Status.FAILED, "the grading process died", Fault.GRADER)
                     )
                     starting.update([self._start()])
                 else:
@@ -406,9 +459,9 @@ class _Pool:
                     finished.append(
                         Outcome(
                             student,
-                            "failed",
+                            Status.FAILED,
                             f"grading took longer than {self.limit:.0f} s and was stopped",
-                            "grader",
+                            Fault.GRADER,
                         )
                     )
                     starting.update([self._start()])
@@ -419,13 +472,19 @@ class _Pool:
             process.kill()
 
 
-def _record(settings: Settings, config: Config, outcome: Outcome) -> None:
-    """Write one outcome into the real gradebook, the way nbgrader autograde would."""
+def _record(
+    settings: Settings, config: Config, outcome: Outcome
+) -> dict[str, nbformat.NotebookNode]:
+    """Write one outcome into the real gradebook, the way nbgrader autograde would.
+
+    Returns the graded notebooks, whose metadata carries the grader's notes and findings.
+    """
     assignment, student = settings.assignment, outcome.student
     db_url = config.CourseDirectory.db_url
     folder = settings.course / _course_dirs(config)[1] / student / assignment
     coursedir = CourseDirectory(config=config)
     timestamp = coursedir.get_existing_timestamp(str(folder))
+    graded = outcome.status == Status.GRADED
     with Gradebook(db_url) as gradebook:
         gradebook.update_or_create_student(student)
         if timestamp:
@@ -434,24 +493,23 @@ def _record(settings: Settings, config: Config, outcome: Outcome) -> None:
             gradebook.update_or_create_submission(assignment, student)
         names = [notebook.name for notebook in gradebook.find_assignment(assignment).notebooks]
         for name in names:
-            graded = name in outcome.notebooks
-            if graded or (outcome.status == "graded" and (folder / f"{name}.ipynb").exists()):
+            if name in outcome.notebooks or (graded and (folder / f"{name}.ipynb").exists()):
                 continue
             # Not graded this time: a missing notebook scores 0 (as in nbgrader); a failed one
             # scores 0 if it is the submission's fault, and keeps its grades if it is ours.
             submission = gradebook.find_submission_notebook(name, assignment, student)
             for grade in submission.grades:
-                if outcome.status == "graded" or outcome.fault == "submission":
+                if graded or outcome.fault == Fault.SUBMISSION:
                     grade.auto_score = 0
-                    grade.needs_manual_grade = outcome.status != "graded"
+                    grade.needs_manual_grade = not graded
                 else:
                     grade.needs_manual_grade = True
                     if grade.auto_score is None:
                         grade.auto_score = 0
             gradebook.db.commit()
-    for name in outcome.notebooks:
-        path = settings.course / "autograded" / student / assignment / f"{name}.ipynb"
-        notebook = nbformat.read(path, as_version=4)
+    notebooks = records.graded_notebooks(settings.course, assignment, student)
+    notebooks = {name: nb for name, nb in notebooks.items() if name in outcome.notebooks}
+    for name, notebook in notebooks.items():
         resources = {
             "nbgrader": {
                 "student": student,
@@ -462,33 +520,39 @@ def _record(settings: Settings, config: Config, outcome: Outcome) -> None:
         }
         for step in (SaveAutoGrades, AssignLatePenalties):
             step(config=config).preprocess(notebook, resources)
+    return notebooks
 
 
-def _summarise(settings: Settings, config: Config, outcome: Outcome) -> None:
-    """Fill in the score and the reasons a human should look."""
+def _summarise(
+    settings: Settings,
+    config: Config,
+    outcome: Outcome,
+    notebooks: dict[str, nbformat.NotebookNode],
+) -> dict:
+    """Fill in the score, the notes and the reasons a human should look; return the record."""
     with Gradebook(config.CourseDirectory.db_url) as gradebook:
-        try:
-            submission = gradebook.find_submission(settings.assignment, outcome.student)
-        except MissingEntry:
-            submission = None
-        if submission is not None:
-            penalty = submission.late_submission_penalty or 0
-            outcome.score = submission.score - penalty
-            outcome.max_score = submission.max_score
-            flagged = [
-                grade.name
-                for notebook in submission.notebooks
-                for grade in notebook.grades
-                if grade.needs_manual_grade
-            ]
-        else:
-            flagged = []
-    if outcome.status != "graded":
+        scores, outcome.score, outcome.max_score, flagged = records.gradebook_scores(
+            gradebook, settings.assignment, outcome.student
+        )
+    outcome.notes = [asdict(note) for nb in notebooks.values() for note in notes_of(nb)]
+    graded = outcome.status == Status.GRADED
+    if not graded:
         outcome.reasons.insert(0, outcome.reason)
     outcome.reasons += [_note_text(note) for note in outcome.notes if note["human"]]
-    if flagged and outcome.status == "graded":
+    if flagged and graded:
         outcome.reasons.append(f"nbgrader asks for a manual grade of {', '.join(flagged)}")
-    outcome.needs_human = outcome.status != "graded" or bool(outcome.reasons)
+    outcome.needs_human = not graded or bool(outcome.reasons)
+    return records.graded_record(
+        outcome.student,
+        settings.assignment,
+        notebooks,
+        scores,
+        status=outcome.status,
+        needs_human=outcome.needs_human,
+        reasons=outcome.reasons,
+        score=outcome.score,
+        max_score=outcome.max_score,
+    )
 
 
 def _note_text(note: dict) -> str:
@@ -532,12 +596,16 @@ def _write_csv(settings: Settings, outcomes: list[Outcome]) -> Path:
 
 
 def grade_assignment(settings: Settings) -> list[Outcome]:
-    """Grade every submission of ``settings.assignment``; return one outcome per student."""
+    """Grade every submission of ``settings.assignment``; return one outcome per student.
+
+    Also writes the grades CSV, the submissions' records and (``settings.report``) the class report.
+    """
     # nbgrader's gradebook API trips SQLAlchemy's autoflush warnings; they are noise here.
     warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     course = settings.course
     database = course / "gradebook.db"
-    config = load_config(settings, course, f"sqlite:///{database}")
+    limits = resolve_limits(settings, course_config(course))
+    config = load_config(settings, limits, course, f"sqlite:///{database}")
     if not database.exists():
         raise UsageError(
             f"no gradebook at {database}: run `nbgrader generate_assignment "
@@ -555,14 +623,15 @@ def grade_assignment(settings: Settings) -> list[Outcome]:
         if not _uses_sandbox(config):
             raise UsageError(
                 "nbgrader_config.py does not run student code in the sandbox: add "
-                "lossbook.grader.preprocessors.SandboxedExecute to "
+                "lossbook.grader.preprocessors.sandboxed_execute.SandboxedExecute to "
                 "c.Autograde.autograde_preprocessors, or pass --no-sandbox (unsafe)"
             )
         try:
             check_sandbox()
         except SandboxUnavailable as error:
             raise UsageError(str(error)) from None
-    submitted = course / _course_dirs(config)[1]
+    source, submitted_dir = _course_dirs(config)
+    submitted = course / submitted_dir
     students = sorted(
         path.parent.name for path in submitted.glob(f"*/{settings.assignment}") if path.is_dir()
     )
@@ -571,15 +640,13 @@ def grade_assignment(settings: Settings) -> list[Outcome]:
     if not students:
         raise UsageError(f"no submissions in {submitted}/*/{settings.assignment}")
     settings.report_dir.mkdir(exist_ok=True)
-    notebooks = max(
-        1, len(list((course / _course_dirs(config)[0] / settings.assignment).glob("*.ipynb")))
-    )
-    per_notebook = config.SandboxedExecute.get("notebook_timeout", 900)
-    limit = per_notebook * notebooks + START_SLACK_SECONDS
+    notebooks = max(1, len(list((course / source / settings.assignment).glob("*.ipynb"))))
+    limit = limits.notebook_seconds * notebooks + START_SLACK_SECONDS
 
     from tqdm import tqdm
 
     outcomes: list[Outcome] = []
+    graded_records: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="lossbook-grade-") as run:
         run_dir = Path(run)
         snapshot = run_dir / "gradebook.db"
@@ -596,22 +663,25 @@ def grade_assignment(settings: Settings) -> list[Outcome]:
 
         def on_done(outcome: Outcome) -> None:
             nonlocal human
-            _record(settings, config, outcome)
-            _summarise(settings, config, outcome)
+            graded = _record(settings, config, outcome)
+            graded_records.append(_summarise(settings, config, outcome, graded))
             outcomes.append(outcome)
             human += outcome.needs_human
             bar.set_postfix(needs_human=human)
             bar.update()
 
         try:
-            _Pool(settings, snapshot, run_dir, limit).run(students, on_done)
+            _Pool(settings, limits, snapshot, run_dir, limit).run(students, on_done)
         finally:
             bar.close()
     _write_csv(settings, outcomes)
+    records.write_records(course, settings.assignment, graded_records)
+    if settings.report:
+        report.write_report(course, settings.assignment)
     return sorted(outcomes, key=lambda o: o.student)
 
 
-def report(settings: Settings, outcomes: list[Outcome], seconds: float) -> str:
+def summary(settings: Settings, outcomes: list[Outcome], seconds: float) -> str:
     """The end-of-run summary: totals, then every submission that needs a human and why."""
     human = [outcome for outcome in outcomes if outcome.needs_human]
     lines = [
@@ -619,67 +689,10 @@ def report(settings: Settings, outcomes: list[Outcome], seconds: float) -> str:
         f"({settings.jobs} jobs); {len(human)} need a human.",
         f"Grades: {settings.report_dir / (settings.assignment + '.csv')}",
     ]
+    if settings.report:
+        lines.append(f"Class report: {report.report_path(settings.course, settings.assignment)}")
     for outcome in human:
         score = "no score" if outcome.score is None else f"{outcome.score:g}/{outcome.max_score:g}"
         lines.append(f"  {outcome.student} ({score}):")
         lines += [f"    - {reason}" for reason in outcome.reasons]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lossbook grade",
-        description="Autograde every submission of an assignment in parallel, in a sandbox.",
-    )
-    parser.add_argument("assignment", help="assignment id, e.g. 02_regression")
-    parser.add_argument("--course", default=".", help="course root (default: current folder)")
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=0,
-        help="submissions graded at once (default: one per CPU core)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=int,
-        default=None,
-        help="wall-clock seconds per notebook (default: nbgrader_config.py's "
-        "SandboxedExecute.notebook_timeout)",
-    )
-    parser.add_argument(
-        "--cell-timeout",
-        type=int,
-        default=None,
-        help="seconds per cell (default: nbgrader_config.py's Execute.timeout)",
-    )
-    parser.add_argument(
-        "--student", action="append", dest="students", help="grade only this student (repeatable)"
-    )
-    parser.add_argument("--no-feedback", action="store_true", help="do not write feedback")
-    parser.add_argument(
-        "--no-sandbox",
-        action="store_true",
-        help="run student code WITHOUT the sandbox (unsafe; for machines without bubblewrap)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    settings = Settings(
-        course=Path(args.course),
-        assignment=args.assignment,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        cell_timeout=args.cell_timeout,
-        sandbox=not args.no_sandbox,
-        feedback=not args.no_feedback,
-        students=args.students,
-        progress=not args.no_progress,
-    )
-    started = time.monotonic()
-    try:
-        outcomes = grade_assignment(settings)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(report(settings, outcomes, time.monotonic() - started))
-    return 1 if any(outcome.needs_human for outcome in outcomes) else 0

@@ -33,7 +33,7 @@ What it does not protect against
   process. The checks capture their references at import, and the grader requires a per-run
   seal from each passing test cell (see :mod:`lossbook.checks.seal`), but code that digs
   through the interpreter's memory can still forge a pass. The batch command flags such code
-  for a human (:func:`lossbook.grader.preprocessors.suspicious_code`).
+  for a human (:func:`lossbook.grader.suspicious.suspicious_code`).
 - **Kernel exploits.** bubblewrap relies on Linux namespaces; a kernel bug that escapes them
   escapes the sandbox. Use a VM or a separate machine for untrusted classes at scale.
 - **Disk, CPU share and wall time.** Files written to the working copy count against
