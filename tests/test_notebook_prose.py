@@ -10,6 +10,17 @@ from tests.course import ASSIGNMENTS, ROOT, notebook_names, read
 NOTEBOOKS = [(a, n) for a in ASSIGNMENTS for n in notebook_names(a)]
 # A result typed into prose: 0.375, 1.2345, 3.1e-05 … (three or more decimals).
 TYPED_RESULT = re.compile(r"(?<![\w.])[-−]?\d+\.\d{3,}")
+# The chapter's total time, in the format tests/test_time_estimates.py measures.
+CHAPTER_TIME = re.compile(r"^\*\*Time:\*\* ≈ \d+ min", re.M)
+# The first code cell of every chapter: what a learner without lossbook (Colab, their own
+# Jupyter) runs first. Exactly this text, no nbgrader metadata.
+INSTALL_CELL = """\
+# Not in the course's environment (Colab, your own Jupyter)? This installs lossbook first.
+import importlib.util
+
+if importlib.util.find_spec("lossbook") is None:
+    %pip install --quiet "lossbook[course]"\
+"""
 
 
 def cells(assignment, name):
@@ -34,9 +45,9 @@ def test_prose_never_types_a_computed_number(assignment, name):
 @pytest.mark.parametrize(("assignment", "name"), NOTEBOOKS)
 def test_chapter_opens_with_goals_and_time_and_closes_with_recap(assignment, name):
     nb = cells(assignment, name)
-    opening = " ".join(c.source for c in nb[:3] if c.cell_type == "markdown").lower()
-    assert "goal" in opening and "minutes" in opening, (
-        "first cells must state learning goals and a time estimate"
+    opening = " ".join(c.source for c in nb[:3] if c.cell_type == "markdown")
+    assert "goal" in opening.lower() and CHAPTER_TIME.search(opening), (
+        "first cells must state learning goals and a time estimate (`**Time:** ≈ N min`)"
     )
     closing = " ".join(c.source for c in nb[-4:] if c.cell_type == "markdown").lower()
     assert "recap" in closing and "faq" in closing, "last cells must hold a recap and an FAQ"
@@ -45,14 +56,25 @@ def test_chapter_opens_with_goals_and_time_and_closes_with_recap(assignment, nam
 @pytest.mark.parametrize(("assignment", "name"), NOTEBOOKS)
 def test_setup_cell_is_locked_and_imports_grading_before_student_code(assignment, name):
     nb = cells(assignment, name)
-    first_code = next(c for c in nb if c.cell_type == "code")
+    # The install cell (issue 10) may come first: ungraded, no nbgrader metadata.
+    first_code = next(c for c in nb if c.cell_type == "code" and c.source != INSTALL_CELL)
     meta = nbgrader_meta(first_code)
     assert meta.get("locked") and not meta.get("solution"), (
-        "the first code cell must be a locked setup cell"
+        "the first code cell after the install cell must be a locked setup cell"
     )
     assert "lossbook.checks" in first_code.source
     first_answer = next(i for i, c in enumerate(nb) if nbgrader_meta(c).get("solution"))
     assert nb.index(first_code) < first_answer
+
+
+@pytest.mark.parametrize(("assignment", "name"), NOTEBOOKS)
+def test_first_code_cell_installs_lossbook_outside_the_course_environment(assignment, name):
+    nb = cells(assignment, name)
+    first_code = next(c for c in nb if c.cell_type == "code")
+    assert first_code.source == INSTALL_CELL, "the first code cell must be the install cell"
+    assert not nbgrader_meta(first_code), "the install cell is not an nbgrader cell"
+    setup = nb[nb.index(first_code) + 1 :]
+    assert "lossbook" in next(c for c in setup if c.cell_type == "code").source
 
 
 @pytest.mark.parametrize(("assignment", "name"), NOTEBOOKS)

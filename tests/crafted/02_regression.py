@@ -17,6 +17,23 @@ def huber(pred, target, delta=1.0):
     return torch.where({condition}, {quadratic}, {linear}).mean()
 """
 
+FINITE_DIFFERENCE = """\
+def finite_difference(f, x, h=1e-6):
+    flat = x.detach().clone().reshape(-1)
+    grad = torch.zeros_like(flat)
+    for i in range(flat.numel()):
+        step = torch.zeros_like(flat)
+        step[i] = h
+        grad[i] = ({above} - {below}) / {divisor}
+    return grad.reshape(x.shape)
+"""
+ABOVE = "f((flat + step).reshape(x.shape))"
+BELOW = "f((flat - step).reshape(x.shape))"
+HUBER_DERIVATIVE = """\
+def huber_derivative(residual, delta=1.0):
+    return {body}
+"""
+
 RIGHT = {
     "mse_by_hand_answer": HAND.format(value=0.5625),
     "mse_answer": MSE.format(body="((pred - target) ** 2).mean()"),
@@ -25,6 +42,12 @@ RIGHT = {
         condition="absolute <= delta",
         quadratic="0.5 * residual**2",
         linear="delta * (absolute - 0.5 * delta)",
+    ),
+    "finite_difference_answer": FINITE_DIFFERENCE.format(
+        above=ABOVE, below=BELOW, divisor="(2 * h)"
+    ),
+    "huber_derivative_answer": HUBER_DERIVATIVE.format(
+        body="torch.where(residual.abs() <= delta, residual, delta * torch.sign(residual))"
     ),
 }
 
@@ -114,5 +137,60 @@ CRAFTED = [
         ),
         failing={"huber_values", "huber_delta"},
         feedback=["missing −½δ in Huber's linear part"],
+    ),
+    Crafted(
+        # Right, with another subgradient at r = 0 (1 instead of torch's 0): full marks.
+        student="mae_where_subgradient",
+        answers=submission(
+            mae_answer=MAE.format(
+                body="torch.where(pred - target >= 0, pred - target, target - pred).mean()"
+            )
+        ),
+        failing=set(),
+        feedback=[],
+    ),
+    Crafted(
+        student="finite_difference_divides_by_h",
+        answers=submission(
+            finite_difference_answer=FINITE_DIFFERENCE.format(above=ABOVE, below=BELOW, divisor="h")
+        ),
+        failing={"finite_difference_values"},
+        feedback=["divided by h instead of 2h"],
+    ),
+    Crafted(
+        student="finite_difference_one_sided",
+        answers=submission(
+            finite_difference_answer=FINITE_DIFFERENCE.format(
+                above=ABOVE, below="f(x)", divisor="h"
+            )
+        ),
+        failing={"finite_difference_values"},
+        feedback=["one-sided", "central difference"],
+    ),
+    Crafted(
+        student="finite_difference_all_at_once",
+        answers=submission(
+            finite_difference_answer=FINITE_DIFFERENCE.format(
+                above="f(x + h)", below="f(x - h)", divisor="(2 * h)"
+            )
+        ),
+        failing={"finite_difference_values"},
+        feedback=["every element moved at once"],
+    ),
+    Crafted(
+        student="huber_derivative_quadratic_everywhere",
+        answers=submission(huber_derivative_answer=HUBER_DERIVATIVE.format(body="residual")),
+        failing={"huber_derivative_values"},
+        feedback=["the quadratic piece everywhere"],
+    ),
+    Crafted(
+        student="huber_derivative_without_sign",
+        answers=submission(
+            huber_derivative_answer=HUBER_DERIVATIVE.format(
+                body="torch.where(residual.abs() <= delta, residual, delta + 0 * residual)"
+            )
+        ),
+        failing={"huber_derivative_values"},
+        feedback=["the sign of the linear piece lost"],
     ),
 ]

@@ -18,13 +18,19 @@ def pos_weight_for(target):
 {body}
 """
 
-STABLE = (
-    "    loss = logits.clamp(min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))\n"
-)
+STABLE = "    loss = -(target * F.logsigmoid(logits) + (1 - target) * F.logsigmoid(-logits))\n"
+
+GRAD = """\
+def bce_with_logits_grad(logits, target):
+    return {body}
+"""
 
 RIGHT = {
     "bce_by_hand_answer": HAND.format(value="(-math.log(1 - 0.8) - math.log(0.5)) / 2"),
     "bce_with_logits_answer": BCE.format(body=STABLE + "    return loss.mean()"),
+    "bce_grad_derivation_answer": GRAD.format(
+        body="(torch.sigmoid(logits) - target) / logits.numel()"
+    ),
     "pos_weight_for_answer": POS_WEIGHT.format(
         body="    n_pos = target.sum(dim=0)\n    return (target.shape[0] - n_pos) / n_pos"
     ),
@@ -171,5 +177,34 @@ CRAFTED = [
         ),
         failing={"pos_weight_for_per_label"},
         feedback=["expected shape (2,)"],
+    ),
+    Crafted(
+        student="bce_grad_missing_mean",
+        answers=submission(
+            bce_grad_derivation_answer=GRAD.format(body="torch.sigmoid(logits) - target")
+        ),
+        failing={"bce_grad_derivation"},
+        feedback=["missing 1/N", "divide each entry by their number"],
+    ),
+    Crafted(
+        student="bce_grad_sign_flipped",
+        answers=submission(
+            bce_grad_derivation_answer=GRAD.format(
+                body="(target - torch.sigmoid(logits)) / logits.numel()"
+            )
+        ),
+        failing={"bce_grad_derivation"},
+        feedback=["sign flipped"],
+    ),
+    Crafted(
+        student="bce_grad_with_respect_to_p",
+        answers=submission(
+            bce_grad_derivation_answer=GRAD.format(
+                body="(-target / torch.sigmoid(logits) + (1 - target) / (1 - torch.sigmoid(logits)))"
+                " / logits.numel()"
+            )
+        ),
+        failing={"bce_grad_derivation"},
+        feedback=["the derivative with respect to p = σ(z), not z", "chain rule"],
     ),
 ]

@@ -142,4 +142,44 @@ CRAFTED = [
         failing={"grad_ratio_value"},
         feedback=["the ratio upside down"],
     ),
+    Crafted(
+        student="ce_grad_one_hot_left_out",
+        answers={
+            **CORRECT,
+            "cross_entropy_grad_derivation_answer": (
+                "def cross_entropy_grad(logits, target):\n"
+                "    return torch.softmax(logits, dim=-1) / logits.shape[0]\n"
+            ),
+        },
+        failing={"cross_entropy_grad_derivation"},
+        feedback=["the one-hot term left out"],
+    ),
+    Crafted(
+        student="ce_grad_mean_over_every_element",
+        answers={
+            **CORRECT,
+            "cross_entropy_grad_derivation_answer": (
+                "def cross_entropy_grad(logits, target):\n"
+                "    one_hot = torch.zeros_like(logits)\n"
+                "    one_hot[torch.arange(len(target)), target] = 1.0\n"
+                "    return (torch.softmax(logits, dim=-1) - one_hot) / logits.numel()\n"
+            ),
+        },
+        failing={"cross_entropy_grad_derivation"},
+        feedback=["divided by N·C instead of N"],
+    ),
+    Crafted(
+        student="ce_grad_sum_not_mean",
+        answers={
+            **CORRECT,
+            "cross_entropy_grad_derivation_answer": (
+                "def cross_entropy_grad(logits, target):\n"
+                "    one_hot = torch.zeros_like(logits)\n"
+                "    one_hot[torch.arange(len(target)), target] = 1.0\n"
+                "    return torch.softmax(logits, dim=-1) - one_hot\n"
+            ),
+        },
+        failing={"cross_entropy_grad_derivation"},
+        feedback=["missing 1/N"],
+    ),
 ]

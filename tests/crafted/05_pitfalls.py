@@ -9,7 +9,19 @@ or torch words it. Every other answer cell holds the right fix.
 built from it, so the prompts and these submissions cannot drift apart.
 """
 
-from tests.course import Crafted
+from tests.course import ROOT, Crafted, read
+
+_SOLUTIONS = read(ROOT / "solutions" / "05_pitfalls" / "pitfalls.ipynb")
+
+
+def _cell(cell_id: str) -> str:
+    """A cell's source in the solutions notebook, by its id."""
+    return next(cell.source for cell in _SOLUTIONS.cells if cell.get("id") == cell_id)
+
+
+# The mystery runs: their broken code is the read-only cell the learner runs, renamed fix_run_x.
+MYSTERIES = "abc"
+DIAGNOSES = {"a": "missing_minus", "b": "sum_instead_of_mean", "c": "sigmoid_before_with_logits"}
 
 BROKEN = {
     "fix_double_softmax_answer": """\
@@ -102,7 +114,27 @@ def fixed(grade_id: str) -> str:
     return BROKEN[grade_id].replace(old, new)
 
 
+BROKEN.update(
+    {
+        f"fix_run_{x}_answer": _cell(f"ch05-mystery-{x}-code").replace(
+            f"def run_{x}():", f"def fix_run_{x}():"
+        )
+        + "\n"
+        for x in MYSTERIES
+    }
+)
+FIXES.update(
+    {
+        "fix_run_a_answer": ("        return log_probs.gather", "        return -log_probs.gather"),
+        "fix_run_b_answer": ('nn.CrossEntropyLoss(reduction="sum")', "nn.CrossEntropyLoss()"),
+        "fix_run_c_answer": (", nn.Sigmoid())", ")"),
+    }
+)
+
 RIGHT = {grade_id: fixed(grade_id) for grade_id in BROKEN}
+RIGHT.update(
+    {f"mystery_{x}_diagnosis_answer": f'diagnosis_{x} = "{DIAGNOSES[x]}"\n' for x in MYSTERIES}
+)
 
 
 def submission(**wrong: str) -> dict[str, str]:
@@ -175,5 +207,68 @@ CRAFTED = [
         ),
         failing={"bce_on_logits_trains", "bce_on_logits_diagnosis"},
         feedback=["Sigmoid applied before a with-logits loss"],
+    ),
+    # Mystery runs: a wrong diagnosis loses its point and is told the sign of the real bug.
+    Crafted(
+        student="mystery_a_misdiagnosed",
+        answers=submission(mystery_a_diagnosis_answer='diagnosis_a = "softmax_twice"\n'),
+        failing={"mystery_a_diagnosis"},
+        feedback=['you named "softmax_twice"', "the loss is negative from the start"],
+    ),
+    Crafted(
+        student="mystery_b_misdiagnosed",
+        answers=submission(mystery_b_diagnosis_answer='diagnosis_b = "pairwise_broadcast"\n'),
+        failing={"mystery_b_diagnosis"},
+        feedback=["the first loss is about N times log C"],
+    ),
+    Crafted(
+        student="mystery_c_misdiagnosed",
+        answers=submission(mystery_c_diagnosis_answer='diagnosis_c = "bce_on_logits"\n'),
+        failing={"mystery_c_diagnosis"},
+        feedback=["every output lies between 0 and 1"],
+    ),
+    Crafted(
+        # Not one of the choices: told the list, loses the point.
+        student="mystery_c_not_a_choice",
+        answers=submission(mystery_c_diagnosis_answer='diagnosis_c = "the sigmoid"\n'),
+        failing={"mystery_c_diagnosis"},
+        feedback=["is not one of the choices", "sigmoid_before_with_logits"],
+    ),
+    # Mystery runs: the bug left in, or a wrong fix, loses the training point.
+    Crafted(
+        student="mystery_a_left_in",
+        answers=left_in("run_a"),
+        failing={"mystery_a_trains"},
+        feedback=["reaches 0.0% accuracy"],
+    ),
+    Crafted(
+        # softmax for log_softmax, still no minus: it minimises the right class's probability.
+        student="mystery_a_wrong_fix",
+        answers=submission(
+            fix_run_a_answer=BROKEN["fix_run_a_answer"].replace("F.log_softmax", "F.softmax")
+        ),
+        failing={"mystery_a_trains"},
+        feedback=["reaches 0.0% accuracy"],
+    ),
+    Crafted(
+        student="mystery_b_wrong_fix",
+        answers=submission(
+            fix_run_b_answer=BROKEN["fix_run_b_answer"].replace(
+                'reduction="sum"', 'reduction="none"'
+            )
+        ),
+        failing={"mystery_b_trains"},
+        feedback=["the loss must be one number"],
+    ),
+    Crafted(
+        # The sigmoid removed together with the Flatten: (N, 1) logits against (N,) targets.
+        student="mystery_c_wrong_fix",
+        answers=submission(
+            fix_run_c_answer=BROKEN["fix_run_c_answer"].replace(
+                ", nn.Flatten(0), nn.Sigmoid())", ")"
+            )
+        ),
+        failing={"mystery_c_trains"},
+        feedback=["must be the same as input size"],
     ),
 ]
