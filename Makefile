@@ -30,12 +30,13 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[course,lab,dev,classroom]'
 	touch $(STAMP)
 
-# Chromium (the browser test) and bubblewrap (the grading sandbox) come from
-# Debian's packages; installed only when missing.
+# Chromium (the browser tests), bubblewrap (the grading sandbox) and npm (the site's widget
+# runtime, the classroom's proxy) come from Debian's packages; installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -48,7 +49,10 @@ lab: setup
 
 test: setup system-deps
 	export LOSSBOOK_STATIC=1; \
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q -m "not classroom"
+	@# The classroom end to end creates Linux users: it needs root (CI runs as root).
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory test-classroom; \
+	else echo "make test: the classroom test needs root; run  sudo make test-classroom"; fi
 
 # notebooks/ is exactly what nbgrader makes from solutions/.
 release: setup
@@ -61,6 +65,9 @@ bench: setup
 	$(BIN)/python bench/bench_widgets.py
 	$(BIN)/python bench/bench_browser.py
 	$(BIN)/python bench/bench_grading.py
+	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_linear_cross_entropy.py
+	@echo "The classroom's benchmark needs root and a free machine: sudo .venv/bin/python bench/bench_classroom.py"
 
 clean:
 	rm -rf $(VENV) *.egg-info
@@ -69,3 +76,23 @@ clean:
 grade: setup system-deps
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=<assignment id>"; exit 2; }
 	$(BIN)/python -m lossbook grade $(ASSIGNMENT) --jobs $(JOBS)
+
+# A classroom on this machine (as root): JupyterHub on 127.0.0.1:8000, an instructor and
+# STUDENTS demo students as Linux users; prints their logins (README, "Running a classroom on
+# JupyterHub"). Remove everything with: .venv/bin/python deploy/classroom.py down
+.PHONY: classroom test-classroom
+STUDENTS ?= 3
+classroom: setup system-deps
+	$(BIN)/python deploy/classroom.py up --students $(STUDENTS)
+
+# The classroom end to end, with real users (as root; creates and removes lbtest-* users).
+test-classroom: setup system-deps
+	export LOSSBOOK_STATIC=1; \
+	$(BIN)/python -m pytest -p no:xdist -m classroom -q tests/test_classroom.py
+
+# The course website in site/: every released chapter (notebooks/) run once and turned into a
+# page whose sliders draw without a kernel, served offline (lossbook/course/site.py). Needs npm:
+# the widget runtime comes from the npm packages pinned in lossbook/course/site_assets/.
+.PHONY: site
+site: setup
+	$(BIN)/python -m lossbook.course.site --out site --notebooks notebooks
