@@ -60,6 +60,16 @@ def make_course(tmp: Path, assignments: list[str] | None = None) -> Path:
     return course
 
 
+# A cell that builds one of the course's widgets: `widgets.<builder>(...)`, not a constant such
+# as `widgets.FOCAL_PROBES`.
+WIDGET_CALL = re.compile(r"\bwidgets\.[a-z_]+\s*\(")
+
+
+def shows_a_widget(cell) -> bool:
+    """True for a code cell that builds a course widget."""
+    return cell.cell_type == "code" and WIDGET_CALL.search(cell.source) is not None
+
+
 def notebook_names(assignment: str) -> list[str]:
     return sorted(p.name for p in (ROOT / "solutions" / assignment).glob("*.ipynb"))
 

@@ -12,7 +12,7 @@ before the first ``##`` are the introduction. Each is measured as
     reading   = words / READING_WPM   (markdown and code cells, as the learner sees them:
                                        solutions and hidden tests left out)
     + EXERCISE_MINUTES per code answer cell, MARKDOWN_ANSWER_MINUTES per markdown answer cell
-    + WIDGET_MINUTES per cell that shows a widget (``widgets.`` in its source)
+    + WIDGET_MINUTES per cell that builds a widget (``widgets.<builder>(`` in its source)
     + PREDICTION_MINUTES per prediction cell (``# Your prediction`` in its source)
 
 Running time is not counted: every chapter's cells run in seconds. Run this file directly to
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.course import ASSIGNMENTS, ROOT, notebook_names, read
+from tests.course import ASSIGNMENTS, ROOT, notebook_names, read, shows_a_widget
 
 # Technical text with formulas and code is read slowly: about 200 words per minute.
 READING_WPM = 200
@@ -68,7 +68,7 @@ def cell_minutes(cell) -> float:
     meta = cell.metadata.get("nbgrader", {})
     if meta.get("solution"):
         minutes += EXERCISE_MINUTES if cell.cell_type == "code" else MARKDOWN_ANSWER_MINUTES
-    if cell.cell_type == "code" and "widgets." in source:
+    if shows_a_widget(cell):
         minutes += WIDGET_MINUTES
     if cell.cell_type == "code" and "# Your prediction" in source:
         minutes += PREDICTION_MINUTES

@@ -138,10 +138,17 @@ class Split:
         )
 
 
-def _split(
-    X, y, *, y_dtype: torch.dtype, test_fraction: float, seed: int, stratify: bool
-) -> tuple[torch.Tensor, ...]:
-    """Shuffle and split ``(X, y)`` (numpy arrays) with scikit-learn, as tensors."""
+def _split_bunch(
+    bunch,
+    *,
+    y_dtype: torch.dtype,
+    test_fraction: float,
+    seed: int,
+    stratify: bool,
+    description: str,
+    target_names: tuple[str, ...] | None = None,
+) -> Split:
+    """Shuffle and split a scikit-learn data set (a ``Bunch``) into a :class:`Split` of tensors."""
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
@@ -150,11 +157,21 @@ def _split(
             f"e.g. 0.25."
         )
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_fraction, random_state=seed, stratify=y if stratify else None
+        bunch.data,
+        bunch.target,
+        test_size=test_fraction,
+        random_state=seed,
+        stratify=bunch.target if stratify else None,
     )
-    as_x = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
-    as_y = lambda a: torch.as_tensor(a, dtype=y_dtype)  # noqa: E731
-    return as_x(X_train), as_y(y_train), as_x(X_test), as_y(y_test)
+    return Split(
+        torch.as_tensor(X_train, dtype=torch.float32),
+        torch.as_tensor(y_train, dtype=y_dtype),
+        torch.as_tensor(X_test, dtype=torch.float32),
+        torch.as_tensor(y_test, dtype=y_dtype),
+        feature_names=tuple(str(name) for name in bunch.feature_names),
+        target_names=target_names or tuple(str(name) for name in bunch.target_names),
+        description=description,
+    )
 
 
 def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
@@ -175,19 +192,12 @@ def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
     """
     from sklearn.datasets import load_digits
 
-    bunch = load_digits()
-    parts = _split(
-        bunch.data,
-        bunch.target,
+    return _split_bunch(
+        load_digits(),
         y_dtype=torch.long,
         test_fraction=test_fraction,
         seed=seed,
         stratify=True,
-    )
-    return Split(
-        *parts,
-        feature_names=tuple(str(name) for name in bunch.feature_names),
-        target_names=tuple(str(name) for name in bunch.target_names),
         description="8×8 images of handwritten digits",
     )
 
@@ -208,19 +218,12 @@ def breast_cancer(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
     """
     from sklearn.datasets import load_breast_cancer
 
-    bunch = load_breast_cancer()
-    parts = _split(
-        bunch.data,
-        bunch.target,
+    return _split_bunch(
+        load_breast_cancer(),
         y_dtype=torch.float32,
         test_fraction=test_fraction,
         seed=seed,
         stratify=True,
-    )
-    return Split(
-        *parts,
-        feature_names=tuple(str(name) for name in bunch.feature_names),
-        target_names=tuple(str(name) for name in bunch.target_names),
         description="breast tumours, malignant (0) or benign (1)",
     )
 
@@ -242,18 +245,12 @@ def diabetes(*, test_fraction: float = 0.25, seed: int = 0) -> Split:
     """
     from sklearn.datasets import load_diabetes
 
-    bunch = load_diabetes()
-    parts = _split(
-        bunch.data,
-        bunch.target,
+    return _split_bunch(
+        load_diabetes(),
         y_dtype=torch.float32,
         test_fraction=test_fraction,
         seed=seed,
         stratify=False,
-    )
-    return Split(
-        *parts,
-        feature_names=tuple(str(name) for name in bunch.feature_names),
-        target_names=("disease progression after one year",),
         description="diabetes patients and their disease progression",
+        target_names=("disease progression after one year",),
     )
