@@ -458,7 +458,23 @@ def installed_versions(node_modules: Path) -> dict[str, str | None]:
 
 
 def install_runtime(assets: Path = ASSETS, log: Callable[[str], None] = print) -> Path:
-    """``site_assets/node_modules`` at the pinned versions, running ``npm ci`` when needed."""
+    """``site_assets/node_modules`` at the pinned versions, running ``npm ci`` when needed.
+
+    Two builds at once (two test workers, two terminals) would run ``npm ci`` into the same
+    folder, and each deletes what the other writes: an exclusive lock makes the second one
+    wait, then find the runtime installed.
+    """
+    import fcntl
+
+    with open(assets / ".npm-ci.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _install_runtime(assets, log)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _install_runtime(assets: Path, log: Callable[[str], None]) -> Path:
     node_modules = assets / "node_modules"
     if installed_versions(node_modules) == pinned_versions(assets):
         return node_modules
